@@ -1,0 +1,160 @@
+//! The checking pipeline, in one place:
+//! bytes → sniff format → gather evidence from every layer → verdict ([`crate::verdict::decide`]).
+//!
+//! A [`Checker`] is built once (trust anchors, context) and shared by every thread of a batch.
+//! Checking never fails as a whole: an unreadable file yields a [`Report`] with verdict `error`
+//! and the reason.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use c2pa::Context;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::format::Format;
+use crate::layers::c2pa::detect::{self, SignerInfo};
+use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
+use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
+
+/// How images are checked.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// PEM bundle of trust anchors: root (or intermediate) certificates whose signers are trusted.
+    ///
+    /// Default: empty (every signer reads `untrusted`)
+    pub trust_anchors_pem: String,
+}
+
+/// Why a trust anchor file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustAnchorError {
+    #[error("cannot read trust anchors from {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} contains no PEM certificate (`-----BEGIN CERTIFICATE-----`)")]
+    NoCertificate { path: PathBuf },
+}
+
+impl CheckOptions {
+    /// Adds every certificate in a PEM file to the trust anchors.
+    pub fn add_trust_anchor_file(&mut self, path: &Path) -> Result<(), TrustAnchorError> {
+        let pem = std::fs::read_to_string(path).map_err(|source| TrustAnchorError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(TrustAnchorError::NoCertificate {
+                path: path.to_path_buf(),
+            });
+        }
+        self.trust_anchors_pem.push_str(pem.trim());
+        self.trust_anchors_pem.push('\n');
+        Ok(())
+    }
+}
+
+/// The result of checking one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The file checked (`-` for standard input, absent for bytes checked in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub verdict: Verdict,
+    /// Trust in the signer of the credentials; `null` when there are none.
+    pub trust: Option<Trust>,
+    /// The layers the verdict rests on.
+    pub rests_on: Vec<Layer>,
+    /// The detected format, when the file is an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// SHA-256 of the file's bytes, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Who signed the active manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerInfo>,
+    pub evidence: Vec<Evidence>,
+    /// Why the file could not be checked (verdict `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// A report for a file that could not be checked.
+    pub fn error(path: Option<String>, reason: impl Into<String>) -> Self {
+        Report {
+            path,
+            verdict: Verdict::Error,
+            trust: None,
+            rests_on: Vec::new(),
+            format: None,
+            sha256: None,
+            signer: None,
+            evidence: Vec::new(),
+            error: Some(reason.into()),
+        }
+    }
+}
+
+/// Checks images for AI labels and their integrity. `Send + Sync`: build once, share.
+pub struct Checker {
+    context: Arc<Context>,
+}
+
+impl Checker {
+    /// Builds the C2PA validation context once.
+    pub fn new(options: &CheckOptions) -> Result<Self, C2paError> {
+        let context = c2pa_layer::context(&ContextConfig {
+            trust_anchors_pem: options.trust_anchors_pem.clone(),
+            verify_after_sign: false,
+        })?;
+        Ok(Checker { context })
+    }
+
+    /// Checks an image held in memory.
+    pub fn check_bytes(&self, bytes: &[u8]) -> Report {
+        self.check(None, bytes)
+    }
+
+    /// Checks a file. An unreadable file gives a report with verdict `error`.
+    pub fn check_file(&self, path: &Path) -> Report {
+        let shown = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => self.check(Some(shown), &bytes),
+            Err(err) => Report::error(Some(shown), format!("cannot read the file: {err}")),
+        }
+    }
+
+    /// Checks bytes that came from `path` (e.g. `-` for standard input).
+    pub fn check_named(&self, path: &str, bytes: &[u8]) -> Report {
+        self.check(Some(path.to_string()), bytes)
+    }
+
+    fn check(&self, path: Option<String>, bytes: &[u8]) -> Report {
+        let format = match Format::identify(bytes) {
+            Ok(format) => format,
+            Err(err) => return Report::error(path, err.to_string()),
+        };
+        let c2pa = detect::detect(&self.context, format, bytes);
+        let decision = decide(&c2pa.evidence);
+        Report {
+            path,
+            verdict: decision.verdict,
+            trust: c2pa.trust,
+            rests_on: decision.rests_on,
+            format: Some(format),
+            sha256: Some(hex(&Sha256::digest(bytes))),
+            signer: c2pa.signer,
+            evidence: c2pa.evidence,
+            error: None,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,161 @@
+//! `synthmark check`: is each image labelled as AI, is the label intact, is its signer trusted.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use synthmark::{CheckOptions, Checker, Finding, Report, Verdict};
+
+use super::batch::{self, Progress};
+use super::inputs;
+use super::{Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Images or directories (searched recursively); `-` reads one image from standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Trust anchors: PEM files of root certificates whose signers are trusted (repeatable).
+    #[arg(long, env = "SYNTHMARK_TRUST", value_name = "PEM", value_delimiter = ',')]
+    trust: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let mut options = CheckOptions::default();
+    for path in args.trust.iter().chain(&global.config.check.trust) {
+        options.add_trust_anchor_file(path)?;
+    }
+    let checker = Checker::new(&options)?;
+
+    let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
+    let reports = if stdin_mode {
+        if args.inputs.len() > 1 {
+            bail!("`-` (standard input) cannot be mixed with other inputs");
+        }
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        vec![checker.check_named("-", &bytes)]
+    } else {
+        check_paths(&checker, &args.inputs, global)?
+    };
+    print_reports(&reports, args.format)?;
+    summarise(&reports, global.quiet);
+    Ok(exit_code(&reports))
+}
+
+/// Checks every image found in `paths`, in parallel, in a stable order.
+pub fn check_paths(
+    checker: &Checker,
+    paths: &[PathBuf],
+    global: &Global,
+) -> anyhow::Result<Vec<Report>> {
+    let (found, unlisted) = inputs::discover(paths, None);
+    let progress = Progress::new(found.len(), global.quiet, "checking");
+    let mut reports: Vec<Report> = unlisted
+        .into_iter()
+        .map(|u| Report::error(Some(u.path.display().to_string()), u.reason))
+        .collect();
+    reports.extend(batch::run(found, global.jobs, &progress, |input| {
+        checker.check_file(&input.path)
+    })?);
+    Ok(reports)
+}
+
+pub fn exit_code(reports: &[Report]) -> u8 {
+    if reports.iter().any(|r| r.verdict.is_failure()) {
+        EXIT_FILES_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+pub fn print_reports(reports: &[Report], format: OutputFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, reports)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Ndjson => {
+            for report in reports {
+                serde_json::to_writer(&mut out, report)?;
+                writeln!(out)?;
+            }
+        }
+        OutputFormat::Table => write_table(&mut out, reports)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> {
+    let path_width = reports
+        .iter()
+        .map(|r| r.path.as_deref().unwrap_or("-").chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
+    writeln!(out, "{:<11}  {:<9}  {:<path_width$}  EVIDENCE", "VERDICT", "TRUST", "PATH")?;
+    for report in reports {
+        let trust = report.trust.map(|t| t.as_str()).unwrap_or("-");
+        let path = report.path.as_deref().unwrap_or("-");
+        writeln!(
+            out,
+            "{:<11}  {:<9}  {:<path_width$}  {}",
+            report.verdict.as_str(),
+            trust,
+            path,
+            headline(report)
+        )?;
+    }
+    Ok(())
+}
+
+/// The one piece of evidence that best explains the verdict.
+fn headline(report: &Report) -> String {
+    if let Some(error) = &report.error {
+        return error.clone();
+    }
+    let first = |finding: Finding| report.evidence.iter().find(|e| e.finding == finding);
+    let key = match report.verdict {
+        Verdict::Tampered => first(Finding::IntegrityFailure).or_else(|| first(Finding::Unreadable)),
+        Verdict::LabelledAi => first(Finding::AiSourceType),
+        _ => first(Finding::RemoteManifest)
+            .or_else(|| first(Finding::SourceType))
+            .or_else(|| first(Finding::Credentials)),
+    };
+    let mut line = key.map(|e| e.detail.clone()).unwrap_or_default();
+    if let Some(signer) = &report.signer {
+        if report.verdict != Verdict::NoSignal {
+            let who = signer
+                .common_name
+                .as_deref()
+                .or(signer.issuer.as_deref())
+                .unwrap_or("unnamed signer");
+            line.push_str(&format!("; signed by {who}"));
+        }
+    }
+    line
+}
+
+fn summarise(reports: &[Report], quiet: bool) {
+    if quiet {
+        return;
+    }
+    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    for report in reports {
+        *counts.entry(report.verdict).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    if reports.is_empty() {
+        eprintln!("no images found in the inputs (hidden files and non-image files are skipped)");
+    } else {
+        eprintln!("{} checked: {}", reports.len(), parts.join(", "));
+    }
+}

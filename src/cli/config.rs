@@ -1,0 +1,115 @@
+//! The optional configuration file (TOML), for settings a provider sets once: the signing
+//! certificate and key, the generator name, the trust anchors.
+//!
+//! ```toml
+//! [stamp]
+//! cert = "/etc/synthmark/cert.pem"   # relative paths are relative to this file
+//! key = "/etc/synthmark/key.pem"
+//! generator = "ExampleDiffusion/2.1"
+//! no_train = true
+//!
+//! [check]
+//! trust = ["/etc/synthmark/c2pa-trust-anchors.pem"]
+//! ```
+//!
+//! Flags and environment variables override the file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub stamp: StampConfig,
+    #[serde(default)]
+    pub check: CheckConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StampConfig {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub generator: Option<String>,
+    #[serde(default)]
+    pub no_train: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    #[serde(default)]
+    pub trust: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Loads `explicit`, else `$SYNTHMARK_CONFIG`, else the per-user file when it exists.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+        let from_env = std::env::var_os("SYNTHMARK_CONFIG").map(PathBuf::from);
+        let path = match explicit.map(Path::to_path_buf).or(from_env) {
+            Some(path) => path,
+            None => match default_path().filter(|p| p.is_file()) {
+                Some(path) => path,
+                None => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid synthmark configuration", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_relative_to(base);
+        Ok(config)
+    }
+
+    fn resolve_relative_to(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.stamp.cert.as_mut().map(resolve);
+        self.stamp.key.as_mut().map(resolve);
+        self.check.trust.iter_mut().for_each(resolve);
+    }
+}
+
+fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("synthmark").join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[stamp]\ncert = \"id/cert.pem\"\nkey = \"/abs/key.pem\"\n[check]\ntrust = [\"ca.pem\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        assert_eq!(config.stamp.cert.unwrap(), dir.path().join("id/cert.pem"));
+        assert_eq!(config.stamp.key.unwrap(), PathBuf::from("/abs/key.pem"));
+        assert_eq!(config.check.trust, vec![dir.path().join("ca.pem")]);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[stamp]\ncertificate = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file)).unwrap_err());
+        assert!(err.contains("config.toml"), "{err}");
+        assert!(err.contains("certificate"), "{err}");
+    }
+}

@@ -1,0 +1,76 @@
+//! `synthmark demo`: the README's first command. Stamps the bundled samples with the development
+//! identity, then checks the results with the development CA as trust anchor, so a new user sees
+//! the whole loop with nothing to configure.
+
+use std::path::PathBuf;
+
+use synthmark::{CheckOptions, Checker, Existing, SoftwareAgent, StampOptions, Stamper};
+
+use super::signing::development_identity;
+use super::{check, inputs, stamp, Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Images to stamp.
+    #[arg(long, default_value = "samples", value_name = "DIR")]
+    samples: PathBuf,
+    /// Where the stamped copies go (replaced on every run).
+    #[arg(long, default_value = "labelled", value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let (identity, paths, created) = development_identity()?;
+    println!(
+        "Signing with the DEVELOPMENT identity in {}{} (for testing only).",
+        paths.ca.parent().unwrap_or(&paths.ca).display(),
+        if created { ", created now" } else { "" }
+    );
+    let options = StampOptions {
+        generator: SoftwareAgent::parse("synthmark-demo/1.0"),
+        no_train: true,
+        ..StampOptions::default()
+    };
+    let stamper = Stamper::new(&identity, options)?;
+    let (found, unlisted) = inputs::discover(std::slice::from_ref(&args.samples), Some(&args.out));
+    let (jobs, refused) = stamp::plan(found, Some(&args.out));
+    let outcome = stamp::stamp_batch(&stamper, jobs, Existing::Replace, global)?;
+    println!(
+        "Stamped {} images from {} into {} ({} failed).",
+        outcome.stamped,
+        args.samples.display(),
+        args.out.display(),
+        outcome.failures.len() + unlisted.len() + refused.len()
+    );
+    for (path, reason) in outcome.failures.iter().chain(&refused) {
+        println!("  {}: {reason}", path.display());
+    }
+    for u in &unlisted {
+        println!("  {}: {}", u.path.display(), u.reason);
+    }
+
+    println!("\nChecking {} with the development CA as trust anchor:\n", args.out.display());
+    let mut check_options = CheckOptions::default();
+    check_options.add_trust_anchor_file(&paths.ca)?;
+    let checker = Checker::new(&check_options)?;
+    let reports = check::check_paths(&checker, std::slice::from_ref(&args.out), global)?;
+    check::print_reports(&reports, OutputFormat::Table)?;
+
+    println!("\nNext:");
+    println!(
+        "  synthmark check {}                       # the same files, no trust anchor: untrusted",
+        args.out.display()
+    );
+    println!(
+        "  synthmark check --format json --trust {} {}",
+        paths.ca.display(),
+        args.out.display()
+    );
+    println!("  synthmark stamp --out DIR --generator \"Model/1.0\" IMAGES...   # label your own images");
+    let failed = !outcome.failures.is_empty() || !refused.is_empty() || !unlisted.is_empty();
+    Ok(if failed || check::exit_code(&reports) != EXIT_OK {
+        EXIT_FILES_FAILED
+    } else {
+        EXIT_OK
+    })
+}

@@ -1,0 +1,161 @@
+//! Finding the files a batch works on: named files as given, directories walked recursively.
+//!
+//! A file named on the command line is always processed (and fails clearly if it is not an
+//! image). Inside a directory, a file is taken when its extension is an image extension or its
+//! first bytes are an image signature; other files (a README, a `.DS_Store`) are passed over, as
+//! are hidden files and directories, and the batch's own output directory.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use synthmark::Format;
+
+/// One file to process.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Where the file sits below the argument it was found through (its name, for a file
+    /// argument): the path its output gets below `--out`.
+    pub relative: PathBuf,
+}
+
+/// A file that could not even be listed, with the reason.
+#[derive(Debug, Clone)]
+pub struct Unlisted {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Expands the command-line arguments into files, in a stable order. `skip` is a directory never
+/// to descend into (the output directory of a batch).
+pub fn discover(args: &[PathBuf], skip: Option<&Path>) -> (Vec<Input>, Vec<Unlisted>) {
+    let skip = skip.and_then(|dir| dir.canonicalize().ok());
+    let mut inputs = Vec::new();
+    let mut unlisted = Vec::new();
+    for arg in args {
+        let metadata = match std::fs::metadata(arg) {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                unlisted.push(Unlisted {
+                    path: arg.clone(),
+                    reason: describe_io(&err),
+                });
+                continue;
+            }
+        };
+        if !metadata.is_dir() {
+            let name = arg.file_name().map(PathBuf::from).unwrap_or_else(|| arg.clone());
+            inputs.push(Input {
+                path: arg.clone(),
+                relative: name,
+            });
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(arg)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                entry.depth() == 0
+                    || (!is_hidden(entry.file_name())
+                        && !skip
+                            .as_ref()
+                            .is_some_and(|s| entry.path().canonicalize().ok().as_ref() == Some(s)))
+            });
+        for entry in walker {
+            match entry {
+                Ok(entry) if entry.file_type().is_file() && looks_like_image(entry.path()) => {
+                    let relative = entry
+                        .path()
+                        .strip_prefix(arg)
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|_| entry.path().to_path_buf());
+                    inputs.push(Input {
+                        path: entry.path().to_path_buf(),
+                        relative,
+                    });
+                }
+                Ok(_) => {}
+                Err(err) => unlisted.push(Unlisted {
+                    path: err.path().map(Path::to_path_buf).unwrap_or_else(|| arg.clone()),
+                    reason: err
+                        .io_error()
+                        .map(describe_io)
+                        .unwrap_or_else(|| err.to_string()),
+                }),
+            }
+        }
+    }
+    (inputs, unlisted)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+fn looks_like_image(path: &Path) -> bool {
+    let by_extension = path
+        .extension()
+        .is_some_and(|ext| Format::is_image_extension(&ext.to_string_lossy()));
+    by_extension || sniffs_as_image(path)
+}
+
+fn sniffs_as_image(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    Format::sniff(&head[..filled]).is_ok()
+}
+
+/// An I/O error as a short phrase, without the OS error number.
+pub fn describe_io(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_directories_and_keeps_named_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join(".hidden")).unwrap();
+        std::fs::create_dir_all(root.join("out")).unwrap();
+        std::fs::write(root.join("a.jpg"), b"not really").unwrap();
+        std::fs::write(root.join("sub/b"), b"\x89PNG\r\n\x1a\nxxxx").unwrap();
+        std::fs::write(root.join("notes.txt"), b"hello").unwrap();
+        std::fs::write(root.join(".hidden/c.png"), b"x").unwrap();
+        std::fs::write(root.join("out/d.png"), b"x").unwrap();
+        let named = root.join("notes.txt");
+
+        let (inputs, unlisted) = discover(
+            &[root.to_path_buf(), named.clone(), root.join("missing.png")],
+            Some(&root.join("out")),
+        );
+        let relative: Vec<_> = inputs.iter().map(|i| i.relative.clone()).collect();
+        assert_eq!(
+            relative,
+            vec![
+                PathBuf::from("a.jpg"),
+                PathBuf::from("sub/b"),
+                PathBuf::from("notes.txt")
+            ]
+        );
+        assert_eq!(inputs[2].path, named);
+        assert_eq!(unlisted.len(), 1);
+        assert_eq!(unlisted[0].reason, "no such file or directory");
+    }
+}

@@ -1,0 +1,94 @@
+//! The command-line interface: flag definitions, one module per subcommand, and the shared
+//! batch machinery (input discovery, parallel runs, progress, summaries).
+
+mod batch;
+mod check;
+mod config;
+mod demo;
+mod inputs;
+mod keygen;
+mod signing;
+mod stamp;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Every file was processed (for `check`: none tampered, none unreadable).
+pub const EXIT_OK: u8 = 0;
+/// At least one file failed to stamp, or `check` found a tampered or unreadable file.
+pub const EXIT_FILES_FAILED: u8 = 1;
+/// The command could not run at all: bad flags, unusable certificate or trust anchors.
+pub const EXIT_FATAL: u8 = 2;
+
+/// Label AI-generated images with signed C2PA credentials, and check images for such labels.
+///
+/// Exit codes: 0 all files processed (check: none tampered or unreadable); 1 some file failed to
+/// stamp, or check found a tampered or unreadable file; 2 the command could not run.
+#[derive(Debug, Parser)]
+#[command(name = "synthmark", version, about, long_about)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: $SYNTHMARK_CONFIG, else ~/.config/synthmark/config.toml
+    /// when it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Print nothing but errors and results: no progress bar, no summary.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    /// Worker threads for a batch. Default: one per CPU core.
+    #[arg(short = 'j', long, global = true, value_name = "N")]
+    jobs: Option<usize>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a development signing identity (root CA + signing certificate). For testing only.
+    Keygen(keygen::Args),
+    /// Embed signed C2PA credentials declaring images AI-generated (or AI-edited).
+    Stamp(stamp::Args),
+    /// Check images for AI labels: intact, tampered, trusted or not.
+    Check(check::Args),
+    /// Stamp the bundled samples/ with a development identity and check the results.
+    Demo(demo::Args),
+}
+
+/// How `check` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// An aligned table for people.
+    #[default]
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// Options every subcommand shares.
+pub struct Global {
+    pub config: config::Config,
+    pub quiet: bool,
+    pub jobs: Option<usize>,
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = Global {
+        config: config::Config::load(cli.config.as_deref())?,
+        quiet: cli.quiet,
+        jobs: cli.jobs,
+    };
+    let code = match cli.command {
+        Command::Keygen(args) => keygen::run(args)?,
+        Command::Stamp(args) => stamp::run(args, &global)?,
+        Command::Check(args) => check::run(args, &global)?,
+        Command::Demo(args) => demo::run(args, &global)?,
+    };
+    Ok(ExitCode::from(code))
+}

@@ -1,0 +1,235 @@
+//! `synthmark stamp`: label images as AI-generated, one file, a folder, or standard input.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use synthmark::{Existing, Involvement, SoftwareAgent, StampOptions, Stamper};
+
+use super::batch::{self, Progress};
+use super::inputs::{self, Input};
+use super::signing::{self, IdentityArgs};
+use super::{Global, EXIT_FILES_FAILED, EXIT_OK};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Images or directories (searched recursively); `-` reads one image from standard input and
+    /// writes the stamped image to standard output.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Write stamped images into DIR, mirroring the input directory structure.
+    #[arg(short, long, value_name = "DIR", conflicts_with = "in_place")]
+    out: Option<PathBuf>,
+    /// Replace each input with its stamped version (atomically).
+    #[arg(long)]
+    in_place: bool,
+    /// Replace outputs that already exist in the --out directory.
+    #[arg(short, long)]
+    force: bool,
+    /// The generating model, recorded as softwareAgent, e.g. "ExampleDiffusion/2.1".
+    #[arg(long, env = "SYNTHMARK_GENERATOR", value_name = "NAME/VERSION")]
+    generator: Option<String>,
+    /// The inputs are existing images edited by AI (inpainting, outpainting): keep each input as
+    /// the parent ingredient and declare compositeWithTrainedAlgorithmicMedia.
+    #[arg(long)]
+    edited: bool,
+    /// Reserve the images against AI training and data mining (cawg.training-mining).
+    #[arg(long)]
+    no_train: bool,
+    /// Embed a 512-pixel JPEG thumbnail in the manifest (slower, larger files).
+    #[arg(long)]
+    thumbnail: bool,
+    #[command(flatten)]
+    identity: IdentityArgs,
+}
+
+/// One file to stamp and where its output goes.
+pub struct Job {
+    pub input: PathBuf,
+    pub output: PathBuf,
+}
+
+/// What a batch did.
+pub struct Outcome {
+    pub stamped: usize,
+    pub failures: Vec<(PathBuf, String)>,
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let config = &global.config.stamp;
+    let generator = args.generator.as_deref().or(config.generator.as_deref());
+    let options = StampOptions {
+        involvement: if args.edited {
+            Involvement::Edited
+        } else {
+            Involvement::Generated
+        },
+        generator: generator.and_then(SoftwareAgent::parse),
+        no_train: args.no_train || config.no_train,
+        thumbnail: args.thumbnail,
+        ..StampOptions::default()
+    };
+    let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
+    if stdin_mode && args.inputs.len() > 1 {
+        bail!("`-` (standard input) cannot be mixed with other inputs");
+    }
+    if !stdin_mode && args.out.is_none() && !args.in_place {
+        bail!("say where the stamped images go\nhint: pass --out DIR to write copies, or --in-place to replace the inputs");
+    }
+    let identity = signing::resolve(&args.identity, config, |w| eprintln!("{w}"))?;
+    let stamper = Stamper::new(&identity, options)?;
+
+    if stdin_mode {
+        return stamp_stdin(&stamper);
+    }
+    let (found, unlisted) = inputs::discover(&args.inputs, args.out.as_deref());
+    let mut failures: Vec<(PathBuf, String)> =
+        unlisted.into_iter().map(|u| (u.path, u.reason)).collect();
+    let (jobs, refused) = plan(found, args.out.as_deref());
+    failures.extend(refused);
+    let existing = if args.in_place || args.force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    let outcome = stamp_batch(&stamper, jobs, existing, global)?;
+    failures.extend(outcome.failures);
+    summarise(outcome.stamped, &failures, args.out.as_deref(), global.quiet);
+    Ok(if failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FILES_FAILED
+    })
+}
+
+/// Pairs every input with its output; refuses pairs that would overwrite an input or collide.
+pub fn plan(found: Vec<Input>, out: Option<&Path>) -> (Vec<Job>, Vec<(PathBuf, String)>) {
+    let mut jobs = Vec::new();
+    let mut refused = Vec::new();
+    let mut claimed: HashMap<PathBuf, PathBuf> = HashMap::new();
+    for input in found {
+        let output = match out {
+            Some(dir) => dir.join(&input.relative),
+            None => input.path.clone(),
+        };
+        if out.is_some() && same_file(&input.path, &output) {
+            refused.push((
+                input.path,
+                "the output would overwrite the input; use --in-place to replace inputs".into(),
+            ));
+            continue;
+        }
+        if let Some(first) = claimed.get(&output) {
+            refused.push((
+                input.path,
+                format!(
+                    "{} is already the output of {}; stamp them into different --out directories",
+                    output.display(),
+                    first.display()
+                ),
+            ));
+            continue;
+        }
+        claimed.insert(output.clone(), input.path.clone());
+        jobs.push(Job {
+            input: input.path,
+            output,
+        });
+    }
+    (jobs, refused)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Stamps every job in parallel, reporting warnings and failures as they happen.
+pub fn stamp_batch(
+    stamper: &Stamper,
+    jobs: Vec<Job>,
+    existing: Existing,
+    global: &Global,
+) -> anyhow::Result<Outcome> {
+    let progress = Progress::new(jobs.len(), global.quiet, "stamping");
+    let results = batch::run(jobs, global.jobs, &progress, |job| {
+        let result = create_parent(&job.output)
+            .and_then(|()| {
+                stamper
+                    .stamp_file(&job.input, &job.output, existing)
+                    .map_err(|e| e.to_string())
+            })
+            .map(|stamped| {
+                for warning in &stamped.warnings {
+                    progress.message(&format!("{}: warning: {warning}", job.input.display()));
+                }
+            });
+        if let Err(reason) = &result {
+            progress.message(&format!("{}: {reason}", job.input.display()));
+        }
+        result.map_err(|reason| (job.input, reason))
+    })?;
+    let mut outcome = Outcome {
+        stamped: 0,
+        failures: Vec::new(),
+    };
+    for result in results {
+        match result {
+            Ok(()) => outcome.stamped += 1,
+            Err(failure) => outcome.failures.push(failure),
+        }
+    }
+    Ok(outcome)
+}
+
+fn create_parent(output: &Path) -> Result<(), String> {
+    match output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {}", dir.display(), inputs::describe_io(&e))),
+        _ => Ok(()),
+    }
+}
+
+fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    if stdout.is_terminal() {
+        bail!("refusing to write image data to a terminal\nhint: redirect standard output to a file, e.g. `synthmark stamp - < in.png > out.png`");
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    match stamper.stamp_bytes(&bytes, "image") {
+        Ok(stamped) => {
+            for warning in &stamped.warnings {
+                eprintln!("-: warning: {warning}");
+            }
+            stdout.write_all(&stamped.bytes)?;
+            stdout.flush()?;
+            Ok(EXIT_OK)
+        }
+        Err(err) => {
+            eprintln!("-: {err}");
+            Ok(EXIT_FILES_FAILED)
+        }
+    }
+}
+
+fn summarise(stamped: usize, failures: &[(PathBuf, String)], out: Option<&Path>, quiet: bool) {
+    if quiet && failures.is_empty() {
+        return;
+    }
+    let place = out
+        .map(|dir| format!(" into {}", dir.display()))
+        .unwrap_or_else(|| " in place".to_string());
+    eprintln!("{stamped} stamped{place}, {} failed", failures.len());
+    for (path, reason) in failures {
+        eprintln!("  {}: {reason}", path.display());
+    }
+    if stamped == 0 && failures.is_empty() {
+        eprintln!("no images found in the inputs (hidden files and non-image files are skipped)");
+    }
+}

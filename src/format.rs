@@ -1,0 +1,424 @@
+//! Image formats: sniffing from magic bytes and a cheap structural completeness check.
+//!
+//! synthmark never trusts a file extension. [`Format::sniff`] looks at the first bytes, and
+//! [`Format::check_structure`] walks the container (segments, chunks, blocks or boxes) without
+//! decoding pixels, so an empty, truncated or mislabelled file is refused with a reason before
+//! anything is signed.
+
+use std::fmt;
+
+/// An image container synthmark can stamp and check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+    Tiff,
+    Gif,
+    Avif,
+    Heic,
+}
+
+/// Why a file is not a usable image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC; the first bytes are {0})")]
+    Unrecognised(String),
+    #[error("{format} is truncated or corrupt: {reason}")]
+    Malformed { format: Format, reason: String },
+}
+
+impl Format {
+    /// Every format, in a stable order.
+    pub const ALL: [Format; 7] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Tiff,
+        Format::Gif,
+        Format::Avif,
+        Format::Heic,
+    ];
+
+    /// Identifies the format from the leading bytes of a file.
+    pub fn sniff(bytes: &[u8]) -> Result<Format, FormatError> {
+        if bytes.is_empty() {
+            return Err(FormatError::Empty);
+        }
+        let format = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::Webp)
+        } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+            Some(Format::Tiff)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Format::Gif)
+        } else {
+            sniff_heif_brand(bytes)
+        };
+        format.ok_or_else(|| FormatError::Unrecognised(describe_prefix(bytes)))
+    }
+
+    /// The MIME type the `c2pa` crate expects for this format.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Tiff => "image/tiff",
+            Format::Gif => "image/gif",
+            Format::Avif => "image/avif",
+            Format::Heic => "image/heic",
+        }
+    }
+
+    /// File extensions that usually carry this format (lower case, without the dot).
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Format::Jpeg => &["jpg", "jpeg", "jpe", "jfif"],
+            Format::Png => &["png"],
+            Format::Webp => &["webp"],
+            Format::Tiff => &["tif", "tiff", "dng"],
+            Format::Gif => &["gif"],
+            Format::Avif => &["avif"],
+            Format::Heic => &["heic", "heif", "hif"],
+        }
+    }
+
+    /// True when `ext` (without the dot, any case) is an extension of some supported format.
+    pub fn is_image_extension(ext: &str) -> bool {
+        let ext = ext.to_ascii_lowercase();
+        Format::ALL
+            .iter()
+            .any(|f| f.extensions().contains(&ext.as_str()))
+    }
+
+    /// Walks the container structure and reports the first inconsistency: a length that runs past
+    /// the end of the file, a missing end marker, an unexpected block. No pixels are decoded.
+    pub fn check_structure(self, bytes: &[u8]) -> Result<(), FormatError> {
+        let result = match self {
+            Format::Jpeg => check_jpeg(bytes),
+            Format::Png => check_png(bytes),
+            Format::Webp => check_riff(bytes),
+            Format::Tiff => check_tiff(bytes),
+            Format::Gif => check_gif(bytes),
+            Format::Avif | Format::Heic => check_bmff(bytes),
+        };
+        result.map_err(|reason| FormatError::Malformed {
+            format: self,
+            reason,
+        })
+    }
+
+    /// [`Format::sniff`] followed by [`Format::check_structure`].
+    pub fn identify(bytes: &[u8]) -> Result<Format, FormatError> {
+        let format = Format::sniff(bytes)?;
+        format.check_structure(bytes)?;
+        Ok(format)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Webp => "WebP",
+            Format::Tiff => "TIFF",
+            Format::Gif => "GIF",
+            Format::Avif => "AVIF",
+            Format::Heic => "HEIC",
+        })
+    }
+}
+
+/// AVIF and HEIC are ISO-BMFF files: an `ftyp` box whose major or compatible brands say which.
+fn sniff_heif_brand(bytes: &[u8]) -> Option<Format> {
+    if bytes.len() < 16 || &bytes[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = u32::from_be_bytes(bytes[0..4].try_into().ok()?) as usize;
+    let end = size.clamp(16, bytes.len());
+    let brands = std::iter::once(&bytes[8..12]).chain(bytes[16..end].chunks_exact(4));
+    let mut heif = false;
+    for brand in brands {
+        match brand {
+            b"avif" | b"avis" => return Some(Format::Avif),
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+                heif = true
+            }
+            _ => {}
+        }
+    }
+    heif.then_some(Format::Heic)
+}
+
+fn describe_prefix(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(8)];
+    let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+    if head
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ' || b.is_ascii_whitespace())
+    {
+        format!("{} (text: {:?})", hex.join(" "), String::from_utf8_lossy(head))
+    } else {
+        hex.join(" ")
+    }
+}
+
+fn be_u16(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize)
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+}
+
+/// Markers up to the first scan must be well formed, and an EOI must follow the scan data.
+/// Entropy-coded data cannot contain `FF D9` (0xFF is always stuffed), so its absence means the
+/// file was cut short.
+fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 2;
+    loop {
+        let marker = match bytes.get(pos..pos + 2) {
+            Some([0xFF, m]) => *m,
+            Some(_) => return Err(format!("expected a marker at byte {pos}")),
+            None => return Err("the file ends before the image data".into()),
+        };
+        match marker {
+            0xFF => pos += 1, // fill byte
+            0xD8 | 0x01 | 0xD0..=0xD7 => pos += 2,
+            0xD9 => return Err("end-of-image marker before any image data".into()),
+            _ => {
+                let len = be_u16(bytes, pos + 2)
+                    .ok_or_else(|| format!("segment header at byte {pos} is cut off"))?;
+                if len < 2 || pos + 2 + len > bytes.len() {
+                    return Err(format!(
+                        "segment 0xFF{marker:02X} at byte {pos} runs past the end of the file"
+                    ));
+                }
+                pos += 2 + len;
+                if marker == 0xDA {
+                    break;
+                }
+            }
+        }
+    }
+    if memchr_pair(&bytes[pos..], 0xFF, 0xD9) {
+        Ok(())
+    } else {
+        Err("no end-of-image marker after the scan data (the file was cut short)".into())
+    }
+}
+
+fn memchr_pair(haystack: &[u8], a: u8, b: u8) -> bool {
+    haystack.windows(2).any(|w| w[0] == a && w[1] == b)
+}
+
+/// Chunks must chain from the signature to `IEND` without running past the end.
+fn check_png(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 8;
+    let mut first = true;
+    loop {
+        let len = be_u32(bytes, pos).ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
+        let kind = bytes
+            .get(pos + 4..pos + 8)
+            .ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
+        if first && kind != b"IHDR" {
+            return Err("the first chunk is not IHDR".into());
+        }
+        first = false;
+        let end = pos
+            .checked_add(12)
+            .and_then(|p| p.checked_add(len))
+            .filter(|&end| end <= bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "chunk {} at byte {pos} runs past the end of the file",
+                    String::from_utf8_lossy(kind)
+                )
+            })?;
+        if kind == b"IEND" {
+            return Ok(());
+        }
+        pos = end;
+    }
+}
+
+/// The RIFF length must fit the file, and the chunks inside it must chain.
+fn check_riff(bytes: &[u8]) -> Result<(), String> {
+    let riff_len = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes")) as usize;
+    let end = riff_len
+        .checked_add(8)
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| {
+            format!(
+                "the RIFF header declares {} bytes but the file has {}",
+                riff_len.saturating_add(8),
+                bytes.len()
+            )
+        })?;
+    let mut pos = 12;
+    if pos + 8 > end {
+        return Err("no chunks after the WEBP header".into());
+    }
+    while pos + 8 <= end {
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes")) as usize;
+        let next = pos + 8 + len + (len & 1);
+        if pos + 8 + len > end {
+            return Err(format!(
+                "chunk {} at byte {pos} runs past the end of the RIFF data",
+                String::from_utf8_lossy(&bytes[pos..pos + 4])
+            ));
+        }
+        pos = next;
+    }
+    Ok(())
+}
+
+/// The header must point at a first IFD inside the file whose entry table fits.
+fn check_tiff(bytes: &[u8]) -> Result<(), String> {
+    let little = bytes[0] == b'I';
+    let read_u16 = |at: usize| -> Option<usize> {
+        let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
+        Some(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) } as usize)
+    };
+    let read_u32 = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) } as usize)
+    };
+    let ifd = read_u32(4).ok_or("the header is cut off")?;
+    if ifd < 8 {
+        return Err(format!("the first IFD offset {ifd} points into the header"));
+    }
+    let entries = read_u16(ifd).ok_or("the first IFD lies past the end of the file")?;
+    if entries == 0 || ifd + 2 + entries * 12 + 4 > bytes.len() {
+        return Err("the first IFD runs past the end of the file".into());
+    }
+    Ok(())
+}
+
+/// Blocks must chain from the logical screen descriptor to the `;` trailer.
+fn check_gif(bytes: &[u8]) -> Result<(), String> {
+    let cut = || "the file ends before the GIF trailer (it was cut short)".to_string();
+    let flags = *bytes.get(10).ok_or_else(cut)?;
+    let mut pos = 13;
+    if flags & 0x80 != 0 {
+        pos += 3 << ((flags & 0x07) + 1);
+    }
+    let skip_sub_blocks = |mut pos: usize| -> Option<usize> {
+        loop {
+            let len = *bytes.get(pos)? as usize;
+            pos += 1;
+            if len == 0 {
+                return Some(pos);
+            }
+            pos += len;
+        }
+    };
+    loop {
+        match *bytes.get(pos).ok_or_else(cut)? {
+            0x3B => return Ok(()),
+            0x21 => pos = skip_sub_blocks(pos + 2).ok_or_else(cut)?,
+            0x2C => {
+                let flags = *bytes.get(pos + 9).ok_or_else(cut)?;
+                pos += 10;
+                if flags & 0x80 != 0 {
+                    pos += 3 << ((flags & 0x07) + 1);
+                }
+                pos = skip_sub_blocks(pos + 1).ok_or_else(cut)?; // +1: LZW minimum code size
+            }
+            other => return Err(format!("unexpected block 0x{other:02X} at byte {pos}")),
+        }
+    }
+}
+
+/// Top-level boxes must chain to the end of the file; an image needs `meta` and `mdat`.
+fn check_bmff(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 0;
+    let (mut meta, mut mdat) = (false, false);
+    while pos < bytes.len() {
+        let size32 = be_u32(bytes, pos).ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
+        let kind = bytes
+            .get(pos + 4..pos + 8)
+            .ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
+        let size = match size32 {
+            0 => bytes.len() - pos,
+            1 => {
+                let b: [u8; 8] = bytes
+                    .get(pos + 8..pos + 16)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
+                usize::try_from(u64::from_be_bytes(b)).map_err(|_| "box too large".to_string())?
+            }
+            n => n,
+        };
+        if size < 8 || pos.checked_add(size).is_none_or(|end| end > bytes.len()) {
+            return Err(format!(
+                "box '{}' at byte {pos} runs past the end of the file",
+                String::from_utf8_lossy(kind)
+            ));
+        }
+        meta |= kind == b"meta";
+        mdat |= kind == b"mdat";
+        pos += size;
+    }
+    match (meta, mdat) {
+        (true, true) => Ok(()),
+        (false, _) => Err("no 'meta' box".into()),
+        (_, false) => Err("no 'mdat' box (the image data is missing)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_magic_not_extension() {
+        assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(), Format::Png);
+        assert_eq!(Format::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(), Format::Jpeg);
+        assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), Format::Webp);
+        assert_eq!(Format::sniff(b"GIF89a").unwrap(), Format::Gif);
+        assert_eq!(Format::sniff(b"MM\0*\0\0\0\x08").unwrap(), Format::Tiff);
+        let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
+        assert_eq!(Format::sniff(avif).unwrap(), Format::Avif);
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        assert_eq!(Format::sniff(heic).unwrap(), Format::Heic);
+    }
+
+    #[test]
+    fn refuses_empty_and_text() {
+        assert_eq!(Format::sniff(b""), Err(FormatError::Empty));
+        let err = Format::sniff(b"hello world").unwrap_err().to_string();
+        assert!(err.contains("not a supported image"), "{err}");
+        assert!(err.contains("hello wo"), "{err}");
+    }
+
+    #[test]
+    fn truncated_jpeg_is_malformed() {
+        // SOI, a tiny APP0, SOS header, some scan bytes, no EOI.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0x56]);
+        let err = Format::identify(&jpeg).unwrap_err();
+        assert!(matches!(err, FormatError::Malformed { format: Format::Jpeg, .. }), "{err}");
+        jpeg.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(Format::identify(&jpeg).unwrap(), Format::Jpeg);
+    }
+
+    #[test]
+    fn png_chunk_past_end_is_malformed() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&[0; 5]); // 13 declared, 5 present
+        assert!(Format::identify(&png).is_err());
+    }
+}

@@ -1,0 +1,373 @@
+//! Reading and validating a C2PA manifest store, reported as evidence.
+//!
+//! The `c2pa` crate validates hashes, signatures and the certificate chain; this module sorts
+//! what it says into integrity failures (tampering), trust findings (untrusted, expired, revoked)
+//! and AI declarations, walking from the active manifest through its ingredients' manifests,
+//! because generators often declare the AI source type in an ingredient (ChatGPT, Gemini).
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Cursor;
+use std::sync::Arc;
+
+use c2pa::{Context, Manifest, Reader};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::format::Format;
+use crate::source_type;
+use crate::verdict::{Evidence, Finding, Layer, Trust};
+
+/// Who signed the active manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerInfo {
+    /// The active manifest's label.
+    pub manifest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    /// The certificate's organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// The signing time from a trusted timestamp, when the signature has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_generator: Option<String>,
+}
+
+/// Everything the C2PA layer saw in one image.
+#[derive(Debug, Clone, Default)]
+pub struct C2paFindings {
+    pub evidence: Vec<Evidence>,
+    /// Trust in the active manifest's signer; `None` when there are no credentials.
+    pub trust: Option<Trust>,
+    pub signer: Option<SignerInfo>,
+}
+
+/// The JUMBF description box of a C2PA manifest store: `jumd` followed by the UUID that begins
+/// with the ASCII bytes `c2pa`.
+const STORE_MARKER: &[u8] = b"jumdc2pa";
+
+/// True when the bytes contain an embedded C2PA manifest store, parseable or not.
+pub fn has_manifest_store(bytes: &[u8]) -> bool {
+    bytes.windows(STORE_MARKER.len()).any(|w| w == STORE_MARKER)
+}
+
+/// Reads and validates the manifest store of an image.
+pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindings {
+    let reader = Reader::from_shared_context(context).with_stream(format.mime(), Cursor::new(bytes));
+    match reader {
+        Ok(reader) => analyse(&reader),
+        Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => C2paFindings::default(),
+        Err(c2pa::Error::RemoteManifestUrl(url) | c2pa::Error::RemoteManifestFetch(url)) => {
+            C2paFindings {
+                evidence: vec![Evidence::new(
+                    Layer::C2pa,
+                    Finding::RemoteManifest,
+                    format!("the image refers to a remote manifest at {url}; it was not fetched (synthmark checks offline)"),
+                )
+                .with_value(url)],
+                ..C2paFindings::default()
+            }
+        }
+        Err(err) if has_manifest_store(bytes) => C2paFindings {
+            evidence: vec![Evidence::new(
+                Layer::C2pa,
+                Finding::Unreadable,
+                format!("a C2PA manifest store is embedded but cannot be validated: {err}"),
+            )],
+            trust: Some(Trust::Untrusted),
+            signer: None,
+        },
+        // The container could not be parsed by the C2PA reader, and there is no manifest store
+        // in it: there are no credentials to report on.
+        Err(_) => C2paFindings::default(),
+    }
+}
+
+fn analyse(reader: &Reader) -> C2paFindings {
+    let mut findings = C2paFindings::default();
+    let (Some(active), Some(active_label)) = (reader.active_manifest(), reader.active_label())
+    else {
+        findings.evidence.push(Evidence::new(
+            Layer::C2pa,
+            Finding::Unreadable,
+            "the manifest store has no active manifest",
+        ));
+        findings.trust = Some(Trust::Untrusted);
+        return findings;
+    };
+
+    let signer = signer_info(active, active_label);
+    findings.evidence.push(
+        Evidence::new(Layer::C2pa, Finding::Credentials, describe_signer(&signer))
+            .in_manifest(active_label),
+    );
+    findings.signer = Some(signer);
+
+    let results = reader.validation_results();
+    let codes = results.and_then(|r| r.active_manifest());
+    let failures = codes.map(|c| c.failure().as_slice()).unwrap_or_default();
+    let successes = codes.map(|c| c.success().as_slice()).unwrap_or_default();
+    for status in failures {
+        let finding = if is_trust_code(status.code()) {
+            Finding::TrustFinding
+        } else {
+            Finding::IntegrityFailure
+        };
+        findings.evidence.push(
+            Evidence::new(Layer::C2pa, finding, explain(status.code(), status.explanation()))
+                .with_code(status.code()),
+        );
+    }
+    findings.trust = Some(trust(
+        successes.iter().map(|s| s.code()),
+        failures.iter().map(|s| s.code()),
+    ));
+
+    for delta in results.and_then(|r| r.ingredient_deltas()).into_iter().flatten() {
+        for status in delta.validation_deltas().failure() {
+            findings.evidence.push(
+                Evidence::new(
+                    Layer::C2pa,
+                    Finding::IngredientFailure,
+                    format!(
+                        "ingredient {}: {}",
+                        delta.ingredient_assertion_uri(),
+                        explain(status.code(), status.explanation())
+                    ),
+                )
+                .with_code(status.code()),
+            );
+        }
+    }
+
+    findings
+        .evidence
+        .extend(source_types(reader, active_label));
+    findings
+}
+
+fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
+    let info = manifest.signature_info();
+    SignerInfo {
+        manifest: label.to_string(),
+        common_name: info.and_then(|i| i.common_name.clone()),
+        issuer: info.and_then(|i| i.issuer.clone()),
+        alg: info.and_then(|i| i.alg).map(|a| a.to_string()),
+        time: info.and_then(|i| i.time.clone()),
+        claim_generator: manifest
+            .claim_generator()
+            .map(str::to_string)
+            .or_else(|| claim_generator_name(manifest)),
+    }
+}
+
+fn claim_generator_name(manifest: &Manifest) -> Option<String> {
+    let info = manifest.claim_generator_info.as_ref()?.first()?;
+    Some(match info.version.as_deref() {
+        Some(version) => format!("{}/{}", info.name, version),
+        None => info.name.clone(),
+    })
+}
+
+fn describe_signer(signer: &SignerInfo) -> String {
+    let who = match (&signer.common_name, &signer.issuer) {
+        (Some(cn), Some(org)) => format!("{cn} ({org})"),
+        (Some(name), None) | (None, Some(name)) => name.clone(),
+        (None, None) => "an unnamed certificate".to_string(),
+    };
+    let mut line = format!("signed by {who}");
+    if let Some(time) = &signer.time {
+        line.push_str(&format!(", timestamped {time}"));
+    }
+    if let Some(generator) = &signer.claim_generator {
+        line.push_str(&format!(", made with {generator}"));
+    }
+    line
+}
+
+fn explain(code: &str, explanation: Option<&str>) -> String {
+    match explanation {
+        Some(text) if !text.is_empty() => format!("{code}: {text}"),
+        _ => code.to_string(),
+    }
+}
+
+/// Status codes about the signing credential rather than the integrity of the content.
+fn is_trust_code(code: &str) -> bool {
+    code.starts_with("signingCredential.")
+        || matches!(
+            code,
+            "claimSignature.outsideValidity"
+                | "timeStamp.untrusted"
+                | "timeStamp.outsideValidity"
+                | "algorithm.deprecated"
+        )
+}
+
+fn trust<'a>(
+    successes: impl Iterator<Item = &'a str>,
+    failures: impl Iterator<Item = &'a str>,
+) -> Trust {
+    let failures: Vec<&str> = failures.filter(|c| is_trust_code(c)).collect();
+    if failures.contains(&"signingCredential.ocsp.revoked") {
+        Trust::Revoked
+    } else if failures
+        .iter()
+        .any(|c| matches!(*c, "signingCredential.expired" | "claimSignature.outsideValidity"))
+    {
+        Trust::Expired
+    } else if failures.is_empty()
+        && successes
+            .into_iter()
+            .any(|c| c == "signingCredential.trusted")
+    {
+        Trust::Trusted
+    } else {
+        Trust::Untrusted
+    }
+}
+
+/// Digital source types declared in the active manifest and every manifest reachable from it
+/// through ingredients.
+fn source_types(reader: &Reader, active_label: &str) -> Vec<Evidence> {
+    let mut evidence = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([active_label.to_string()]);
+    while let Some(label) = queue.pop_front() {
+        if !seen.insert(label.clone()) {
+            continue;
+        }
+        let Some(manifest) = reader.get_manifest(&label) else {
+            continue;
+        };
+        let role = if label == active_label {
+            "active manifest"
+        } else {
+            "ingredient manifest"
+        };
+        for (action, source) in declared_source_types(manifest) {
+            let ai = source_type::is_ai(&source);
+            let finding = if ai {
+                Finding::AiSourceType
+            } else {
+                Finding::SourceType
+            };
+            let kind = if ai { "AI source type" } else { "source type" };
+            evidence.push(
+                Evidence::new(
+                    Layer::C2pa,
+                    finding,
+                    format!("{action} declares {kind} {} ({role})", source_type::code(&source)),
+                )
+                .in_manifest(&label)
+                .with_value(source),
+            );
+        }
+        queue.extend(
+            manifest
+                .ingredients()
+                .iter()
+                .filter_map(|i| i.active_manifest().map(str::to_string)),
+        );
+    }
+    evidence
+}
+
+/// `(where, source type)` pairs from the actions assertions and IPTC metadata assertions.
+fn declared_source_types(manifest: &Manifest) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for assertion in manifest.assertions() {
+        let Ok(value) = assertion.value() else {
+            continue;
+        };
+        let label = assertion.label();
+        if label.starts_with("c2pa.actions") {
+            for action in value["actions"].as_array().into_iter().flatten() {
+                if let Some(source) = action["digitalSourceType"].as_str() {
+                    let name = action["action"].as_str().unwrap_or("an action");
+                    let agent = software_agent(&action["softwareAgent"]);
+                    let place = match agent {
+                        Some(agent) => format!("{name} by {agent}"),
+                        None => name.to_string(),
+                    };
+                    found.push((place, source.to_string()));
+                }
+            }
+        } else if label == "c2pa.metadata" || label == "stds.iptc" {
+            if let Some(source) = value["Iptc4xmpExt:DigitalSourceType"].as_str() {
+                found.push((format!("{label} metadata"), source.to_string()));
+            }
+        }
+    }
+    found
+}
+
+fn software_agent(value: &Value) -> Option<String> {
+    match value {
+        Value::String(name) => Some(name.clone()),
+        Value::Object(agent) => {
+            let name = agent.get("name")?.as_str()?;
+            Some(match agent.get("version").and_then(Value::as_str) {
+                Some(version) => format!("{name}/{version}"),
+                None => name.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_levels_from_status_codes() {
+        let t = |ok: &[&str], bad: &[&str]| trust(ok.iter().copied(), bad.iter().copied());
+        assert_eq!(t(&["signingCredential.trusted"], &[]), Trust::Trusted);
+        assert_eq!(t(&[], &["signingCredential.untrusted"]), Trust::Untrusted);
+        assert_eq!(
+            t(&[], &["signingCredential.untrusted", "signingCredential.expired"]),
+            Trust::Expired
+        );
+        assert_eq!(t(&[], &["signingCredential.ocsp.revoked"]), Trust::Revoked);
+        // Integrity failures do not make a trusted signer untrusted.
+        assert_eq!(
+            t(&["signingCredential.trusted"], &["assertion.dataHash.mismatch"]),
+            Trust::Trusted
+        );
+    }
+
+    #[test]
+    fn integrity_codes_are_not_trust_codes() {
+        assert!(is_trust_code("signingCredential.untrusted"));
+        assert!(is_trust_code("claimSignature.outsideValidity"));
+        assert!(!is_trust_code("claimSignature.mismatch"));
+        assert!(!is_trust_code("assertion.dataHash.mismatch"));
+    }
+
+    #[test]
+    fn software_agent_in_both_shapes() {
+        assert_eq!(
+            software_agent(&serde_json::json!({"name": "GPT-4o"})).as_deref(),
+            Some("GPT-4o")
+        );
+        assert_eq!(
+            software_agent(&serde_json::json!({"name": "Gen", "version": "2"})).as_deref(),
+            Some("Gen/2")
+        );
+        assert_eq!(
+            software_agent(&serde_json::json!("Adobe Firefly")).as_deref(),
+            Some("Adobe Firefly")
+        );
+        assert_eq!(software_agent(&Value::Null), None);
+    }
+
+    #[test]
+    fn store_marker_is_found() {
+        assert!(has_manifest_store(b"....jumdc2pa...."));
+        assert!(!has_manifest_store(b"jumb c2pa"));
+    }
+}

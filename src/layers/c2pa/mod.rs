@@ -1,0 +1,72 @@
+//! The C2PA layer: signed, hash-bound metadata, through the official `c2pa` crate.
+//!
+//! [`embed`] builds and signs a manifest that declares an image AI-generated (or AI-edited);
+//! [`detect`] reads a manifest store, validates it, and reports what it finds as evidence. This
+//! module holds what both share: how the `c2pa` context is configured.
+
+pub mod detect;
+pub mod embed;
+
+use std::sync::Arc;
+
+use c2pa::Context;
+use serde_json::json;
+
+use crate::identity::SIGNER_EKUS;
+
+/// Why the C2PA layer could not be set up or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum C2paError {
+    #[error("invalid C2PA settings: {0}")]
+    Settings(c2pa::Error),
+    #[error("cannot read the existing credentials to keep them as an ingredient: {0}")]
+    Ingredient(c2pa::Error),
+    #[error("signing failed: {0}")]
+    Sign(c2pa::Error),
+    #[error("cannot build the manifest: {0}")]
+    Manifest(c2pa::Error),
+}
+
+/// The name synthmark signs its claims with (`claim_generator_info`).
+pub const CLAIM_GENERATOR: &str = "synthmark";
+
+/// How the shared `c2pa` context is configured.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContextConfig {
+    /// PEM bundle of trust anchors; empty means nothing is trusted.
+    pub trust_anchors_pem: String,
+    /// Re-validate every manifest right after signing it.
+    pub verify_after_sign: bool,
+}
+
+/// Builds the one `c2pa` context a [`crate::Stamper`] or [`crate::Checker`] shares across threads.
+///
+/// Nothing is fetched from the network: remote manifests and OCSP are off. The signer EKU list
+/// accepts emailProtection, documentSigning and the C2PA claim-signing EKU on both sides, so
+/// production credentials do not read as invalid.
+pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError> {
+    let mut trust_config: String = SIGNER_EKUS.join("\n");
+    trust_config.push('\n');
+    let mut settings = json!({
+        "verify": {
+            "verify_after_reading": true,
+            "verify_after_sign": config.verify_after_sign,
+            "verify_trust": true,
+            "remote_manifest_fetch": false,
+            "ocsp_fetch": false,
+        },
+        "trust": { "trust_config": trust_config },
+        "builder": {
+            "claim_generator_info": { "name": CLAIM_GENERATOR, "version": env!("CARGO_PKG_VERSION") },
+            "thumbnail": { "enabled": false },
+        },
+    });
+    if !config.trust_anchors_pem.trim().is_empty() {
+        settings["trust"]["user_anchors"] = json!(config.trust_anchors_pem);
+    }
+    Ok(Context::new()
+        .with_settings(settings)
+        .map_err(C2paError::Settings)?
+        .into_shared())
+}

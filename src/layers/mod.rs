@@ -1,0 +1,6 @@
+//! The marking layers. Each layer answers the same two questions where they apply: how do I
+//! embed my mark into an image, and what evidence do I find in one? A layer never decides a
+//! verdict; it reports evidence (see [`crate::verdict`]).
+
+pub mod c2pa;
+pub mod xmp;

@@ -1,0 +1,56 @@
+//! synthmark: label AI-generated images so they are provably AI-generated, and find the ones that
+//! are not labelled.
+//!
+//! EU AI Act Article 50(2) requires generative-AI outputs to be marked in a machine-readable,
+//! detectable way. synthmark stamps images with signed C2PA credentials declaring them AI-generated
+//! (plus the IPTC digital source type in the file's own XMP), and checks images for such labels,
+//! telling intact labels from tampered ones and trusted signers from untrusted ones.
+//!
+//! The two pipelines:
+//!
+//! ```text
+//! stamp:  bytes ─► sniff format ─► XMP DigitalSourceType ─► C2PA manifest ─► sign ─► atomic write
+//! check:  bytes ─► sniff format ─► evidence from every layer ─► verdict + trust + evidence
+//! ```
+//!
+//! ```no_run
+//! use synthmark::{CheckOptions, Checker, DevIdentity, KeyAlgorithm, StampOptions, Stamper, Verdict};
+//!
+//! let dev = DevIdentity::generate(KeyAlgorithm::Es256, "Example")?;
+//! let stamper = Stamper::new(&dev.signing_identity()?, StampOptions::default())?;
+//! let image = std::fs::read("generated.png")?;
+//! let stamped = stamper.stamp_bytes(&image, "generated.png")?;
+//!
+//! let mut options = CheckOptions::default();
+//! options.trust_anchors_pem = dev.ca_pem.clone();
+//! let report = Checker::new(&options)?.check_bytes(&stamped.bytes);
+//! assert_eq!(report.verdict, Verdict::LabelledAi);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod atomic_file;
+mod check;
+mod format;
+mod identity;
+mod layers;
+mod source_type;
+mod stamp;
+mod verdict;
+
+pub use atomic_file::Existing;
+pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
+pub use format::{Format, FormatError};
+pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
+pub use layers::c2pa::detect::SignerInfo;
+pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
+pub use layers::c2pa::C2paError;
+pub use layers::xmp::{read_digital_source_type, XmpError};
+pub use stamp::{StampError, StampOptions, Stamped, Stamper};
+pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
+
+/// IPTC digital source type URIs and the AI classification.
+pub mod source_types {
+    pub use crate::source_type::{
+        code, is_ai, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA,
+    };
+}

@@ -1,0 +1,229 @@
+//! The stamping pipeline, in one place:
+//! bytes → sniff format → XMP source type → C2PA manifest (actions, training reservation,
+//! thumbnail, previous credentials as ingredient) → sign → atomic write.
+//!
+//! A [`Stamper`] is built once (context, signer, options) and shared by every thread of a batch.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use c2pa::{BoxedSigner, Context};
+
+use crate::atomic_file::{self, Existing};
+use crate::format::{Format, FormatError};
+use crate::identity::{IdentityError, SigningIdentity};
+use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
+use crate::layers::c2pa::{self as c2pa_layer, detect::has_manifest_store, C2paError, ContextConfig};
+use crate::layers::xmp::{self, XmpError};
+
+/// Long edge, in pixels, of the optional embedded thumbnail.
+const THUMBNAIL_LONG_EDGE: u32 = 512;
+
+/// How images are stamped.
+#[derive(Debug, Clone)]
+pub struct StampOptions {
+    /// Whether the image was generated or an existing image was edited by AI.
+    ///
+    /// Default: [`Involvement::Generated`]
+    pub involvement: Involvement,
+    /// The generating model, recorded as the action's `softwareAgent`.
+    ///
+    /// Default: `None`
+    pub generator: Option<SoftwareAgent>,
+    /// Add a `cawg.training-mining` assertion reserving the image against AI training and mining.
+    ///
+    /// Default: `false`
+    pub no_train: bool,
+    /// Embed a JPEG thumbnail (512 px long edge) in the manifest. It costs a decode and an encode.
+    ///
+    /// Default: `false`
+    pub thumbnail: bool,
+    /// Validate every manifest again right after signing it (about doubles the signing cost).
+    ///
+    /// Default: `true`
+    pub verify_after_sign: bool,
+}
+
+impl Default for StampOptions {
+    fn default() -> Self {
+        StampOptions {
+            involvement: Involvement::Generated,
+            generator: None,
+            no_train: false,
+            thumbnail: false,
+            verify_after_sign: true,
+        }
+    }
+}
+
+/// Why an image could not be stamped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StampError {
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    C2pa(#[from] C2paError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} already exists; pass --force to replace it")]
+    OutputExists { path: PathBuf },
+}
+
+/// A stamped image and what is worth telling the user about it.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    /// The input already carried C2PA credentials; they were kept as the parent ingredient.
+    pub kept_credentials: bool,
+    /// Things that did not happen as asked but did not stop the stamp (e.g. no XMP for TIFF).
+    pub warnings: Vec<String>,
+}
+
+/// Stamps images with signed AI-disclosure credentials. `Send + Sync`: build once, share.
+pub struct Stamper {
+    context: Arc<Context>,
+    signer: BoxedSigner,
+    options: StampOptions,
+}
+
+impl Stamper {
+    /// Builds the C2PA context and the signer once.
+    pub fn new(identity: &SigningIdentity, options: StampOptions) -> Result<Self, StampError> {
+        let context = c2pa_layer::context(&ContextConfig {
+            trust_anchors_pem: String::new(),
+            verify_after_sign: options.verify_after_sign,
+        })?;
+        Ok(Stamper {
+            context,
+            signer: identity.signer()?,
+            options,
+        })
+    }
+
+    /// The options this stamper applies.
+    pub fn options(&self) -> &StampOptions {
+        &self.options
+    }
+
+    /// Stamps an image held in memory. `title` names the asset in the manifest (a file name).
+    pub fn stamp_bytes(&self, input: &[u8], title: &str) -> Result<Stamped, StampError> {
+        let format = Format::identify(input)?;
+        let mut warnings = Vec::new();
+        let involvement = self.options.involvement;
+
+        let with_xmp = match xmp::embed_digital_source_type(format, input, involvement.source_type()) {
+            Ok(bytes) => Some(bytes),
+            Err(XmpError::Unsupported(_)) => {
+                warnings.push(format!(
+                    "XMP DigitalSourceType is not written into {format} files; the C2PA manifest carries it"
+                ));
+                None
+            }
+            Err(err) => {
+                warnings.push(format!("XMP DigitalSourceType not written: {err}"));
+                None
+            }
+        };
+        let thumbnail = if self.options.thumbnail {
+            match thumbnail(format, input) {
+                Ok(jpeg) => Some(jpeg),
+                Err(reason) => {
+                    warnings.push(format!("no thumbnail: {reason}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let kept_credentials = has_manifest_store(input);
+        let spec = ManifestSpec {
+            title,
+            involvement,
+            generator: self.options.generator.as_ref(),
+            no_train: self.options.no_train,
+            thumbnail: thumbnail.as_deref(),
+            parent: (kept_credentials || involvement == Involvement::Edited).then_some(input),
+        };
+        let to_sign = with_xmp.as_deref().unwrap_or(input);
+        let bytes = embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?;
+        Ok(Stamped {
+            bytes,
+            format,
+            kept_credentials,
+            warnings,
+        })
+    }
+
+    /// Stamps `input` into `output` (which may be the same path, for in-place stamping). The output
+    /// is written atomically; an existing output is replaced only with [`Existing::Replace`].
+    pub fn stamp_file(
+        &self,
+        input: &Path,
+        output: &Path,
+        existing: Existing,
+    ) -> Result<Stamped, StampError> {
+        let bytes = std::fs::read(input).map_err(|source| StampError::Read {
+            path: input.to_path_buf(),
+            source,
+        })?;
+        if existing == Existing::Refuse && output.exists() {
+            return Err(StampError::OutputExists {
+                path: output.to_path_buf(),
+            });
+        }
+        let title = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".to_string());
+        let stamped = self.stamp_bytes(&bytes, &title)?;
+        atomic_file::write(output, &stamped.bytes, None, existing).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                StampError::OutputExists {
+                    path: output.to_path_buf(),
+                }
+            } else {
+                StampError::Write {
+                    path: output.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        Ok(stamped)
+    }
+}
+
+/// A JPEG thumbnail of the image, for formats the `image` crate decodes.
+fn thumbnail(format: Format, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let image_format = match format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::Webp => image::ImageFormat::WebP,
+        Format::Tiff => image::ImageFormat::Tiff,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Avif | Format::Heic => return Err(format!("{format} images cannot be decoded")),
+    };
+    let decoded = image::load_from_memory_with_format(bytes, image_format)
+        .map_err(|e| format!("cannot decode the image: {e}"))?;
+    let small = decoded
+        .thumbnail(THUMBNAIL_LONG_EDGE, THUMBNAIL_LONG_EDGE)
+        .into_rgb8();
+    let mut jpeg = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&small)
+        .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
+    Ok(jpeg.into_inner())
+}

@@ -1,0 +1,253 @@
+//! Evidence and verdicts: what each layer reports, and the one policy that turns it into a verdict.
+//!
+//! Layers never decide. They return [`Evidence`]; [`decide`] reads the whole list and says which
+//! [`Verdict`] it supports and which layers that verdict rests on, so the policy is readable and
+//! testable in one place. Trust in the signer is reported beside the verdict ([`Trust`]), never
+//! folded into it: an untrusted or expired signature is a trust finding, not tampering.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The answer for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// An intact C2PA manifest declares an AI source type (in the active manifest or an ingredient).
+    LabelledAi,
+    /// No machine-readable AI evidence was found.
+    NoSignal,
+    /// Credentials are present but a hash or signature does not verify, or they cannot be parsed.
+    Tampered,
+    /// The file could not be read as an image; the report says why.
+    Error,
+}
+
+impl Verdict {
+    /// The verdict's name as printed and serialised, e.g. `labelled-ai`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::LabelledAi => "labelled-ai",
+            Verdict::NoSignal => "no-signal",
+            Verdict::Tampered => "tampered",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// True for verdicts that make `check` exit non-zero.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Verdict::Tampered | Verdict::Error)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far the signing credential can be trusted, independent of integrity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Trust {
+    /// The certificate chain reaches a configured trust anchor and was valid when it signed.
+    Trusted,
+    /// The chain does not reach a configured anchor (or the credential is not acceptable).
+    Untrusted,
+    /// The certificate had expired at the time that counts (now, without a timestamp).
+    Expired,
+    /// The certificate was revoked.
+    Revoked,
+}
+
+impl Trust {
+    /// The trust level's name as printed and serialised, e.g. `untrusted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Trusted => "trusted",
+            Trust::Untrusted => "untrusted",
+            Trust::Expired => "expired",
+            Trust::Revoked => "revoked",
+        }
+    }
+}
+
+impl fmt::Display for Trust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The marking layer a piece of evidence comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Layer {
+    /// Signed C2PA metadata (the manifest store).
+    C2pa,
+}
+
+impl Layer {
+    /// The layer's name as printed and serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::C2pa => "c2pa",
+        }
+    }
+}
+
+/// What kind of observation a piece of evidence is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Finding {
+    /// A manifest declares an AI digital source type (`value` holds the URI).
+    AiSourceType,
+    /// A manifest declares a source type that is not AI (`value` holds the URI).
+    SourceType,
+    /// Signed credentials were found (`detail` names the signer).
+    Credentials,
+    /// A hash, signature or structural check of the active manifest failed (`code`).
+    IntegrityFailure,
+    /// A finding about the signing credential: untrusted, expired, revoked (`code`).
+    TrustFinding,
+    /// An ingredient's own credentials did not validate (`code`); informational.
+    IngredientFailure,
+    /// A manifest store is embedded but cannot be parsed.
+    Unreadable,
+    /// The image points at a manifest stored elsewhere (`value` holds the URL); not fetched.
+    RemoteManifest,
+}
+
+/// One observation by one layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub layer: Layer,
+    pub finding: Finding,
+    /// One human-readable line.
+    pub detail: String,
+    /// The C2PA manifest the observation is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// A machine-readable status code, e.g. `assertion.dataHash.mismatch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The observed value, e.g. a digital source type URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Evidence {
+    /// Evidence with only a layer, a finding and a description.
+    pub fn new(layer: Layer, finding: Finding, detail: impl Into<String>) -> Self {
+        Evidence {
+            layer,
+            finding,
+            detail: detail.into(),
+            manifest: None,
+            code: None,
+            value: None,
+        }
+    }
+
+    /// Sets the manifest label.
+    pub fn in_manifest(mut self, label: impl Into<String>) -> Self {
+        self.manifest = Some(label.into());
+        self
+    }
+
+    /// Sets the status code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the observed value.
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+}
+
+/// A verdict and the layers whose evidence it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub rests_on: Vec<Layer>,
+}
+
+/// The verdict policy. Broken credentials outrank everything (a label that does not verify is
+/// not a label); then an AI declaration in intact credentials; otherwise there is no signal.
+pub fn decide(evidence: &[Evidence]) -> Decision {
+    let layers_with = |findings: &[Finding]| -> Vec<Layer> {
+        let mut layers: Vec<Layer> = evidence
+            .iter()
+            .filter(|e| findings.contains(&e.finding))
+            .map(|e| e.layer)
+            .collect();
+        layers.sort();
+        layers.dedup();
+        layers
+    };
+    let broken = layers_with(&[Finding::IntegrityFailure, Finding::Unreadable]);
+    if !broken.is_empty() {
+        return Decision {
+            verdict: Verdict::Tampered,
+            rests_on: broken,
+        };
+    }
+    let labelled = layers_with(&[Finding::AiSourceType]);
+    if !labelled.is_empty() {
+        return Decision {
+            verdict: Verdict::LabelledAi,
+            rests_on: labelled,
+        };
+    }
+    Decision {
+        verdict: Verdict::NoSignal,
+        rests_on: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(finding: Finding) -> Evidence {
+        Evidence::new(Layer::C2pa, finding, "test")
+    }
+
+    #[test]
+    fn nothing_is_no_signal() {
+        assert_eq!(decide(&[]).verdict, Verdict::NoSignal);
+        assert!(decide(&[]).rests_on.is_empty());
+        let only_info = [ev(Finding::Credentials), ev(Finding::SourceType)];
+        assert_eq!(decide(&only_info).verdict, Verdict::NoSignal);
+    }
+
+    #[test]
+    fn ai_declaration_is_labelled_and_says_which_layer() {
+        let d = decide(&[ev(Finding::Credentials), ev(Finding::AiSourceType)]);
+        assert_eq!(d.verdict, Verdict::LabelledAi);
+        assert_eq!(d.rests_on, vec![Layer::C2pa]);
+    }
+
+    #[test]
+    fn integrity_failure_outranks_an_ai_declaration() {
+        let d = decide(&[ev(Finding::AiSourceType), ev(Finding::IntegrityFailure)]);
+        assert_eq!(d.verdict, Verdict::Tampered);
+        assert_eq!(decide(&[ev(Finding::Unreadable)]).verdict, Verdict::Tampered);
+    }
+
+    #[test]
+    fn trust_findings_and_ingredient_failures_are_not_tampering() {
+        let d = decide(&[
+            ev(Finding::AiSourceType),
+            ev(Finding::TrustFinding),
+            ev(Finding::IngredientFailure),
+        ]);
+        assert_eq!(d.verdict, Verdict::LabelledAi);
+    }
+}
