@@ -30,10 +30,10 @@ pub struct CheckOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustAnchorError {
-    #[error("cannot read trust anchors from {path}: {source}")]
+    #[error("cannot read trust anchors from {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} contains no PEM certificate (`-----BEGIN CERTIFICATE-----`)")]
     NoCertificate { path: PathBuf },
@@ -42,10 +42,11 @@ pub enum TrustAnchorError {
 impl CheckOptions {
     /// Adds every certificate in a PEM file to the trust anchors.
     pub fn add_trust_anchor_file(&mut self, path: &Path) -> Result<(), TrustAnchorError> {
-        let pem = std::fs::read_to_string(path).map_err(|source| TrustAnchorError::Read {
+        let bytes = std::fs::read(path).map_err(|source| TrustAnchorError::Read {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
+        let pem = String::from_utf8_lossy(&bytes);
         if !pem.contains("-----BEGIN CERTIFICATE-----") {
             return Err(TrustAnchorError::NoCertificate {
                 path: path.to_path_buf(),

@@ -34,15 +34,15 @@ pub const SIGNER_EKUS: [&str; 4] = [
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdentityError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} already exists; pass --force to replace the identity")]
     Exists { path: PathBuf },
@@ -247,7 +247,7 @@ impl DevIdentity {
         let paths = IdentityPaths::in_dir(dir);
         fs::create_dir_all(dir).map_err(|source| IdentityError::Write {
             path: dir.to_path_buf(),
-            source,
+            cause: source,
         })?;
         if !overwrite {
             for path in [&paths.ca, &paths.cert, &paths.key] {
@@ -269,7 +269,7 @@ impl DevIdentity {
             atomic_file::write(path, contents, Some(mode), existing).map_err(|source| {
                 IdentityError::Write {
                     path: path.clone(),
-                    source,
+                    cause: source,
                 }
             })?;
         }
@@ -285,7 +285,7 @@ impl DevIdentity {
 fn read(path: &Path) -> Result<Vec<u8>, IdentityError> {
     fs::read(path).map_err(|source| IdentityError::Read {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })
 }
 

@@ -67,15 +67,15 @@ pub enum StampError {
     C2pa(#[from] C2paError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} already exists; pass --force to replace it")]
     OutputExists { path: PathBuf },
@@ -178,7 +178,7 @@ impl Stamper {
     ) -> Result<Stamped, StampError> {
         let bytes = std::fs::read(input).map_err(|source| StampError::Read {
             path: input.to_path_buf(),
-            source,
+            cause: source,
         })?;
         if existing == Existing::Refuse && output.exists() {
             return Err(StampError::OutputExists {
@@ -198,7 +198,7 @@ impl Stamper {
             } else {
                 StampError::Write {
                     path: output.to_path_buf(),
-                    source,
+                    cause: source,
                 }
             }
         })?;

@@ -1,0 +1,179 @@
+//! Fixtures the tests make themselves: images in every supported format, a development identity,
+//! byte-level tampering and stripping, and a runner for the `synthmark` binary.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use image::{ImageFormat, RgbImage};
+use synthmark::{DevIdentity, Format, KeyAlgorithm};
+
+/// A deterministic, slightly noisy picture.
+pub fn picture(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) % 23;
+        image::Rgb([
+            (x * 255 / width) as u8,
+            (y * 255 / height) as u8,
+            (64 + noise * 4) as u8,
+        ])
+    })
+}
+
+/// The samples directory of this repository (AVIF and HEIC fixtures are taken from there: the
+/// image crate cannot encode them; `scripts/make-samples.sh` made them with heif-enc).
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// A small image of `format`.
+pub fn image_bytes(format: Format) -> Vec<u8> {
+    let encode = |f: ImageFormat| {
+        let mut out = Cursor::new(Vec::new());
+        picture(64, 48).write_to(&mut out, f).expect("encode fixture");
+        out.into_inner()
+    };
+    match format {
+        Format::Jpeg => encode(ImageFormat::Jpeg),
+        Format::Png => encode(ImageFormat::Png),
+        Format::Webp => encode(ImageFormat::WebP),
+        Format::Tiff => encode(ImageFormat::Tiff),
+        Format::Gif => encode(ImageFormat::Gif),
+        Format::Avif => std::fs::read(samples_dir().join("portrait.avif")).expect("samples/portrait.avif"),
+        Format::Heic => std::fs::read(samples_dir().join("portrait.heic")).expect("samples/portrait.heic"),
+        other => panic!("no fixture for {other}"),
+    }
+}
+
+/// One development identity per test binary (generation is cheap, but sharing keeps it simple).
+pub fn dev_identity() -> &'static DevIdentity {
+    static IDENTITY: OnceLock<DevIdentity> = OnceLock::new();
+    IDENTITY.get_or_init(|| DevIdentity::generate(KeyAlgorithm::Es256, "synthmark tests").unwrap())
+}
+
+/// Flips one byte of the image data (not the header, not the manifest), so the hard binding
+/// breaks while the container stays well formed.
+pub fn flip_pixel_byte(format: Format, bytes: &mut [u8]) {
+    let find = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap_or_else(|| panic!("no {:?} in the fixture", String::from_utf8_lossy(needle)))
+    };
+    let mut at = match format {
+        Format::Jpeg => bytes.len() - 16,
+        Format::Png => find(b"IDAT") + 12,
+        Format::Webp => find(b"VP8") + 16,
+        Format::Gif => bytes.len() - 8,
+        Format::Tiff => 64,
+        Format::Avif | Format::Heic => find(b"mdat") + 12,
+        other => panic!("no tamper rule for {other}"),
+    };
+    while bytes[at] == 0xFF || bytes[at] == 0xFE {
+        at += 1; // never create a JPEG marker
+    }
+    bytes[at] ^= 0x01;
+}
+
+/// Removes the C2PA manifest the way platforms strip metadata: JPEG APP11 segments dropped.
+pub fn strip_jpeg_app11(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut pos = 2;
+    while pos + 4 <= jpeg.len() && jpeg[pos] == 0xFF {
+        let marker = jpeg[pos + 1];
+        let len = u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]) as usize;
+        if marker != 0xEB {
+            out.extend_from_slice(&jpeg[pos..pos + 2 + len]);
+        }
+        pos += 2 + len;
+        if marker == 0xDA {
+            break;
+        }
+    }
+    out.extend_from_slice(&jpeg[pos..]);
+    out
+}
+
+/// Re-encodes an image through the `image` crate, which drops all metadata.
+pub fn reencode(bytes: &[u8], format: ImageFormat) -> Vec<u8> {
+    let decoded = image::load_from_memory(bytes).expect("decodable");
+    let mut out = Cursor::new(Vec::new());
+    decoded.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+/// Runs the `synthmark` binary with an isolated data directory (so the development identity is
+/// created in `home`, never in the user's own).
+pub fn synthmark(home: &Path, args: &[&str]) -> Output {
+    synthmark_with_stdin(home, args, None)
+}
+
+pub fn synthmark_with_stdin(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_synthmark"));
+    command
+        .args(args)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("SYNTHMARK_CERT")
+        .env_remove("SYNTHMARK_KEY")
+        .env_remove("SYNTHMARK_TRUST")
+        .env_remove("SYNTHMARK_CONFIG")
+        .env_remove("SYNTHMARK_GENERATOR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("run synthmark");
+    {
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(bytes) = stdin {
+            pipe.write_all(bytes).expect("write stdin");
+        }
+    }
+    child.wait_with_output().expect("synthmark output")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Parses `check --format ndjson` output.
+pub fn ndjson(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// SHA-256 of every file below `dir`, to prove inputs were not touched.
+pub fn fingerprint(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    use sha2::{Digest, Sha256};
+    let mut all: Vec<_> = walk(dir)
+        .into_iter()
+        .map(|p| {
+            let digest = Sha256::digest(std::fs::read(&p).unwrap()).to_vec();
+            (p, digest)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
