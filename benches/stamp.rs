@@ -20,7 +20,10 @@ use rayon::prelude::*;
 use synthmark::{DevIdentity, Existing, KeyAlgorithm, SoftwareAgent, StampOptions, Stamper};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if let [flag, dir, count] = args.as_slice() {
         if flag == "--generate" {
             // For scripts/bench.sh: write the inputs and stop.
@@ -49,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             path
         })
         .collect();
-    let bytes: u64 = files.iter().map(|f| f.metadata().map(|m| m.len()).unwrap_or(0)).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum();
     println!(
         "generated {count} JPEGs of {side}x{side} ({:.0} KB average) in {:.1} s; {} threads",
         bytes as f64 / count as f64 / 1024.0,
@@ -77,7 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .expect("definition");
         let mut signed = Cursor::new(Vec::with_capacity(image.len() + 16384));
         builder
-            .sign(signer.as_ref(), "image/jpeg", &mut Cursor::new(&image), &mut signed)
+            .sign(
+                signer.as_ref(),
+                "image/jpeg",
+                &mut Cursor::new(&image),
+                &mut signed,
+            )
             .expect("sign");
         std::fs::write(output, signed.into_inner()).expect("write");
     });
@@ -88,7 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let stamper = Stamper::new(&identity, options.clone())?;
     let stamp = |input: &Path, output: &Path| {
-        stamper.stamp_file(input, output, Existing::Refuse).expect("stamp");
+        stamper
+            .stamp_file(input, output, Existing::Refuse)
+            .expect("stamp");
     };
     phase("synthmark", &files, work.path(), Some(baseline), stamp);
 
@@ -99,12 +112,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..options
         },
     )?;
-    phase("synthmark-no-verify", &files, work.path(), Some(baseline), |i, o| {
-        fast.stamp_file(i, o, Existing::Refuse).expect("stamp");
-    });
+    phase(
+        "synthmark-no-verify",
+        &files,
+        work.path(),
+        Some(baseline),
+        |i, o| {
+            fast.stamp_file(i, o, Existing::Refuse).expect("stamp");
+        },
+    );
 
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
-    one.install(|| phase("synthmark-1-thread", &files, work.path(), Some(baseline), stamp));
+    one.install(|| {
+        phase(
+            "synthmark-1-thread",
+            &files,
+            work.path(),
+            Some(baseline),
+            stamp,
+        )
+    });
     Ok(())
 }
 
@@ -145,7 +172,7 @@ fn jpeg(side: u32, seed: u32) -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        let noise = (state % 24) as u32;
+        let noise = state % 24;
         Rgb([
             ((x * 200 / side) + noise) as u8,
             ((y * 200 / side) + noise) as u8,

@@ -14,7 +14,11 @@ fn scene(width: u32, height: u32, seed: u32) -> RgbImage {
         let cy = fy - 0.4;
         let sun = (-(cx * cx + cy * cy) * 40.0).exp();
         let sky = 1.0 - fy;
-        let hill = if fy > 0.6 + 0.1 * (fx * 9.0 + seed as f32).sin() { 1.0 } else { 0.0 };
+        let hill = if fy > 0.6 + 0.1 * (fx * 9.0 + seed as f32).sin() {
+            1.0
+        } else {
+            0.0
+        };
         let noise = ((x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663) ^ seed) % 17) as f32;
         let r = 60.0 + 150.0 * sky * (1.0 - hill) + 180.0 * sun + 30.0 * hill + noise;
         let g = 90.0 + 120.0 * sky * (1.0 - hill) + 150.0 * sun + 110.0 * hill + noise;
@@ -24,7 +28,9 @@ fn scene(width: u32, height: u32, seed: u32) -> RgbImage {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "samples".to_string());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "samples".to_string());
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir)?;
     scene(320, 240, 1).save_with_format(dir.join("landscape.jpg"), ImageFormat::Jpeg)?;
@@ -33,7 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     scene(200, 150, 4).save_with_format(dir.join("scan.tiff"), ImageFormat::Tiff)?;
     let icon = RgbaImage::from_fn(96, 96, |x, y| {
         let inside = (x as i32 - 48).pow(2) + (y as i32 - 48).pow(2) < 40 * 40;
-        if inside { Rgba([230, 120, 40, 255]) } else { Rgba([0, 0, 0, 0]) }
+        if inside {
+            Rgba([230, 120, 40, 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
     });
     icon.save_with_format(dir.join("icon.gif"), ImageFormat::Gif)?;
     println!("wrote samples into {}", dir.display());

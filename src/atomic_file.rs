@@ -19,7 +19,12 @@ pub enum Existing {
 /// Writes `contents` to `path` atomically. `mode` sets the Unix permissions of the new file from
 /// its creation on (so a private key is never readable by others); `None` keeps the permissions
 /// of the file being replaced, or uses 0644 for a new one.
-pub fn write(path: &Path, contents: &[u8], mode: Option<u32>, existing: Existing) -> io::Result<()> {
+pub fn write(
+    path: &Path,
+    contents: &[u8],
+    mode: Option<u32>,
+    existing: Existing,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -42,7 +47,9 @@ pub fn write(path: &Path, contents: &[u8], mode: Option<u32>, existing: Existing
 #[cfg(unix)]
 fn current_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]
@@ -59,9 +66,9 @@ fn permissions(mode: u32) -> fs::Permissions {
 #[cfg(not(unix))]
 fn permissions(_mode: u32) -> fs::Permissions {
     // Only the read-only flag exists here; a fresh temporary file is writable.
-    let mut permissions = fs::metadata(".").map(|m| m.permissions()).unwrap_or_else(|_| {
-        unreachable!("the current directory always has metadata")
-    });
+    let mut permissions = fs::metadata(".")
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| unreachable!("the current directory always has metadata"));
     permissions.set_readonly(false);
     permissions
 }
@@ -91,8 +98,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("key.pem");
         write(&key, b"secret", Some(0o600), Existing::Refuse).unwrap();
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         write(&key, b"secret2", None, Existing::Replace).unwrap();
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

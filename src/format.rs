@@ -167,7 +167,11 @@ fn describe_prefix(bytes: &[u8]) -> String {
         .iter()
         .all(|b| b.is_ascii_graphic() || *b == b' ' || b.is_ascii_whitespace())
     {
-        format!("{} (text: {:?})", hex.join(" "), String::from_utf8_lossy(head))
+        format!(
+            "{} (text: {:?})",
+            hex.join(" "),
+            String::from_utf8_lossy(head)
+        )
     } else {
         hex.join(" ")
     }
@@ -227,7 +231,8 @@ fn check_png(bytes: &[u8]) -> Result<(), String> {
     let mut pos = 8;
     let mut first = true;
     loop {
-        let len = be_u32(bytes, pos).ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
+        let len =
+            be_u32(bytes, pos).ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
         let kind = bytes
             .get(pos + 4..pos + 8)
             .ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
@@ -288,11 +293,19 @@ fn check_tiff(bytes: &[u8]) -> Result<(), String> {
     let little = bytes[0] == b'I';
     let read_u16 = |at: usize| -> Option<usize> {
         let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
-        Some(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) } as usize)
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        } as usize)
     };
     let read_u32 = |at: usize| -> Option<usize> {
         let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) } as usize)
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        } as usize)
     };
     let ifd = read_u32(4).ok_or("the header is cut off")?;
     if ifd < 8 {
@@ -345,7 +358,8 @@ fn check_bmff(bytes: &[u8]) -> Result<(), String> {
     let mut pos = 0;
     let (mut meta, mut mdat) = (false, false);
     while pos < bytes.len() {
-        let size32 = be_u32(bytes, pos).ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
+        let size32 =
+            be_u32(bytes, pos).ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
         let kind = bytes
             .get(pos + 4..pos + 8)
             .ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
@@ -383,9 +397,18 @@ mod tests {
 
     #[test]
     fn sniffs_by_magic_not_extension() {
-        assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(), Format::Png);
-        assert_eq!(Format::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(), Format::Jpeg);
-        assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), Format::Webp);
+        assert_eq!(
+            Format::sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(),
+            Format::Png
+        );
+        assert_eq!(
+            Format::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(),
+            Format::Jpeg
+        );
+        assert_eq!(
+            Format::sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(),
+            Format::Webp
+        );
         assert_eq!(Format::sniff(b"GIF89a").unwrap(), Format::Gif);
         assert_eq!(Format::sniff(b"MM\0*\0\0\0\x08").unwrap(), Format::Tiff);
         let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
@@ -408,7 +431,16 @@ mod tests {
         let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
         jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0x56]);
         let err = Format::identify(&jpeg).unwrap_err();
-        assert!(matches!(err, FormatError::Malformed { format: Format::Jpeg, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                FormatError::Malformed {
+                    format: Format::Jpeg,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         jpeg.extend_from_slice(&[0xFF, 0xD9]);
         assert_eq!(Format::identify(&jpeg).unwrap(), Format::Jpeg);
     }

@@ -112,7 +112,8 @@ impl SigningIdentity {
     /// signer profile and that the key belongs to it.
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, IdentityError> {
         let leaf_der = first_certificate_der(chain_pem)?;
-        let (_, leaf) = X509Certificate::from_der(&leaf_der).map_err(|e| cert_err(e.to_string()))?;
+        let (_, leaf) =
+            X509Certificate::from_der(&leaf_der).map_err(|e| cert_err(e.to_string()))?;
         check_signer_profile(&leaf)?;
         let alg = signing_alg(&leaf)?;
         check_key_format(key_pem)?;
@@ -139,10 +140,11 @@ impl SigningIdentity {
 
     /// A `c2pa` signer for this identity (no timestamp authority).
     pub fn signer(&self) -> Result<c2pa::BoxedSigner, IdentityError> {
-        c2pa::create_signer::from_keys(&self.chain_pem, &self.key_pem, self.alg, None)
-            .map_err(|e| IdentityError::Key {
+        c2pa::create_signer::from_keys(&self.chain_pem, &self.key_pem, self.alg, None).map_err(
+            |e| IdentityError::Key {
                 reason: e.to_string(),
-            })
+            },
+        )
     }
 
     fn check_key_matches(&self, spki_der: &[u8]) -> Result<(), IdentityError> {
@@ -203,10 +205,8 @@ impl DevIdentity {
 
         let ca_key = KeyPair::generate_for(alg.rcgen()).map_err(gen_err)?;
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
-        ca.distinguished_name.push(
-            DnType::CommonName,
-            "synthmark DEVELOPMENT root CA",
-        );
+        ca.distinguished_name
+            .push(DnType::CommonName, "synthmark DEVELOPMENT root CA");
         ca.distinguished_name
             .push(DnType::OrganizationName, organisation);
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -217,10 +217,8 @@ impl DevIdentity {
 
         let leaf_key = KeyPair::generate_for(alg.rcgen()).map_err(gen_err)?;
         let mut leaf = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
-        leaf.distinguished_name.push(
-            DnType::CommonName,
-            "synthmark DEVELOPMENT signer",
-        );
+        leaf.distinguished_name
+            .push(DnType::CommonName, "synthmark DEVELOPMENT signer");
         leaf.distinguished_name
             .push(DnType::OrganizationName, organisation);
         leaf.is_ca = IsCa::ExplicitNoCa;
@@ -346,7 +344,9 @@ fn check_signer_profile(cert: &X509Certificate) -> Result<(), IdentityError> {
             cert_err("it has no Extended Key Usage; C2PA signers need emailProtection, documentSigning or the C2PA claim-signing EKU")
         })?;
     if eku.value.any {
-        return Err(cert_err("anyExtendedKeyUsage is not allowed for C2PA signers"));
+        return Err(cert_err(
+            "anyExtendedKeyUsage is not allowed for C2PA signers",
+        ));
     }
     let accepted = eku.value.email_protection
         || eku
@@ -433,16 +433,16 @@ mod tests {
     fn key_from_another_identity_is_refused() {
         let a = DevIdentity::generate(KeyAlgorithm::Es256, "A").unwrap();
         let b = DevIdentity::generate(KeyAlgorithm::Es256, "B").unwrap();
-        let err = SigningIdentity::from_pem(a.cert_pem.as_bytes(), b.key_pem.as_bytes())
-            .unwrap_err();
+        let err =
+            SigningIdentity::from_pem(a.cert_pem.as_bytes(), b.key_pem.as_bytes()).unwrap_err();
         assert!(matches!(err, IdentityError::KeyMismatch), "{err}");
     }
 
     #[test]
     fn ca_certificate_cannot_sign() {
         let dev = DevIdentity::generate(KeyAlgorithm::Es256, "T").unwrap();
-        let err = SigningIdentity::from_pem(dev.ca_pem.as_bytes(), dev.key_pem.as_bytes())
-            .unwrap_err();
+        let err =
+            SigningIdentity::from_pem(dev.ca_pem.as_bytes(), dev.key_pem.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("CA certificate"), "{err}");
     }
 

@@ -32,9 +32,12 @@ pub fn code(source_type: &str) -> &str {
 pub fn is_ai(source_type: &str) -> bool {
     let trimmed = source_type.trim();
     let known_vocabulary = !trimmed.contains('/')
-        || ["cv.iptc.org/newscodes/digitalsourcetype/", "c2pa.org/digitalsourcetype/"]
-            .iter()
-            .any(|base| trimmed.contains(base));
+        || [
+            "cv.iptc.org/newscodes/digitalsourcetype/",
+            "c2pa.org/digitalsourcetype/",
+        ]
+        .iter()
+        .any(|base| trimmed.contains(base));
     known_vocabulary && AI_CODES.contains(&code(trimmed))
 }
 
@@ -46,9 +49,13 @@ mod tests {
     fn trained_and_composite_ai_are_ai() {
         assert!(is_ai(TRAINED_ALGORITHMIC_MEDIA));
         assert!(is_ai(COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA));
-        assert!(is_ai("https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"));
+        assert!(is_ai(
+            "https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+        ));
         assert!(is_ai("trainedAlgorithmicMedia"));
-        assert!(is_ai("http://c2pa.org/digitalsourcetype/trainedAlgorithmicData"));
+        assert!(is_ai(
+            "http://c2pa.org/digitalsourcetype/trainedAlgorithmicData"
+        ));
     }
 
     #[test]

@@ -13,9 +13,11 @@ use c2pa::{BoxedSigner, Context};
 use crate::atomic_file::{self, Existing};
 use crate::format::{Format, FormatError};
 use crate::identity::{IdentityError, SigningIdentity};
+use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
-use crate::layers::c2pa::{self as c2pa_layer, detect::has_manifest_store, C2paError, ContextConfig};
+use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::xmp::{self, XmpError};
+use crate::verdict::Finding;
 
 /// Long edge, in pixels, of the optional embedded thumbnail.
 const THUMBNAIL_LONG_EDGE: u32 = 512;
@@ -124,7 +126,11 @@ impl Stamper {
         let mut warnings = Vec::new();
         let involvement = self.options.involvement;
 
-        let with_xmp = match xmp::embed_digital_source_type(format, input, involvement.source_type()) {
+        let with_xmp = match xmp::embed_digital_source_type(
+            format,
+            input,
+            involvement.source_type(),
+        ) {
             Ok(bytes) => Some(bytes),
             Err(XmpError::Unsupported(_)) => {
                 warnings.push(format!(
@@ -150,6 +156,13 @@ impl Stamper {
         };
 
         let kept_credentials = has_manifest_store(input);
+        if kept_credentials {
+            if let Some(problem) = self.broken_credentials(format, input) {
+                warnings.push(format!(
+                    "the input's existing credentials do not verify ({problem}); they are kept as the parent ingredient and checkers will report them"
+                ));
+            }
+        }
         let spec = ManifestSpec {
             title,
             involvement,
@@ -166,6 +179,16 @@ impl Stamper {
             kept_credentials,
             warnings,
         })
+    }
+
+    /// Why the credentials already in `input` fail integrity checks, if they do.
+    fn broken_credentials(&self, format: Format, input: &[u8]) -> Option<String> {
+        let findings = detect::detect(&self.context, format, input);
+        findings
+            .evidence
+            .into_iter()
+            .find(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable))
+            .map(|e| e.detail)
     }
 
     /// Stamps `input` into `output` (which may be the same path, for in-place stamping). The output

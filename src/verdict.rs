@@ -238,7 +238,10 @@ mod tests {
     fn integrity_failure_outranks_an_ai_declaration() {
         let d = decide(&[ev(Finding::AiSourceType), ev(Finding::IntegrityFailure)]);
         assert_eq!(d.verdict, Verdict::Tampered);
-        assert_eq!(decide(&[ev(Finding::Unreadable)]).verdict, Verdict::Tampered);
+        assert_eq!(
+            decide(&[ev(Finding::Unreadable)]).verdict,
+            Verdict::Tampered
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ fn keygen_writes_a_private_key_0600_and_refuses_to_overwrite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(id.join("key.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(id.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let key_before = std::fs::read(id.join("key.pem")).unwrap();
@@ -57,7 +60,14 @@ fn keygen_writes_a_private_key_0600_and_refuses_to_overwrite() {
 
     let ed = synthmark(
         home.path(),
-        &["keygen", "--alg", "ed25519", "--force", "--out", id.to_str().unwrap()],
+        &[
+            "keygen",
+            "--alg",
+            "ed25519",
+            "--force",
+            "--out",
+            id.to_str().unwrap(),
+        ],
     );
     assert!(ed.status.success(), "{}", stderr(&ed));
     assert!(stdout(&ed).contains("DEVELOPMENT"));
@@ -92,15 +102,27 @@ fn a_mixed_batch_stamps_the_good_reports_the_bad_and_touches_no_input() {
     assert!(err.contains("3 stamped"), "{err}");
     assert!(err.contains("3 failed"), "{err}");
     assert!(err.contains("empty.jpg: the file is empty"), "{err}");
-    assert!(err.contains("truncated.jpg: JPEG is truncated or corrupt"), "{err}");
+    assert!(
+        err.contains("truncated.jpg: JPEG is truncated or corrupt"),
+        "{err}"
+    );
     assert!(err.contains("text.png: not a supported image"), "{err}");
-    assert!(!err.contains("README.txt"), "non-images in a folder are passed over: {err}");
-    assert!(!err.contains("DEVELOPMENT identity"), "an explicit identity gives no warning");
+    assert!(
+        !err.contains("README.txt"),
+        "non-images in a folder are passed over: {err}"
+    );
+    assert!(
+        !err.contains("DEVELOPMENT identity"),
+        "an explicit identity gives no warning"
+    );
     assert_eq!(fingerprint(&inputs), before, "inputs are never modified");
     for good in ["good.jpg", "good.png", "nested/good.webp"] {
         assert!(out_dir.join(good).is_file(), "{good}");
     }
-    assert!(!out_dir.join("empty.jpg").exists(), "no output for a failed file");
+    assert!(
+        !out_dir.join("empty.jpg").exists(),
+        "no output for a failed file"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -112,7 +134,14 @@ fn a_mixed_batch_stamps_the_good_reports_the_bad_and_touches_no_input() {
     let ca = id.join("ca.pem");
     let checked = synthmark(
         home.path(),
-        &["check", "--format", "ndjson", "--trust", ca.to_str().unwrap(), out_dir.to_str().unwrap()],
+        &[
+            "check",
+            "--format",
+            "ndjson",
+            "--trust",
+            ca.to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+        ],
     );
     assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
     let reports = ndjson(&checked);
@@ -126,13 +155,21 @@ fn a_mixed_batch_stamps_the_good_reports_the_bad_and_touches_no_input() {
         assert!(evidence.iter().any(|e| e["finding"] == "ai-source-type"
             && e["value"] == synthmark::source_types::TRAINED_ALGORITHMIC_MEDIA));
     }
-    let untrusted = synthmark(home.path(), &["check", "--format", "json", out_dir.to_str().unwrap()]);
+    let untrusted = synthmark(
+        home.path(),
+        &["check", "--format", "json", out_dir.to_str().unwrap()],
+    );
     assert_eq!(untrusted.status.code(), Some(0));
     let reports: Vec<serde_json::Value> = serde_json::from_str(&stdout(&untrusted)).unwrap();
-    assert!(reports.iter().all(|r| r["trust"] == "untrusted" && r["verdict"] == "labelled-ai"));
+    assert!(reports
+        .iter()
+        .all(|r| r["trust"] == "untrusted" && r["verdict"] == "labelled-ai"));
 
     // Checking the original folder: unlabelled images, and errors for the bad files.
-    let originals = synthmark(home.path(), &["check", "--format", "ndjson", inputs.to_str().unwrap()]);
+    let originals = synthmark(
+        home.path(),
+        &["check", "--format", "ndjson", inputs.to_str().unwrap()],
+    );
     assert_eq!(originals.status.code(), Some(1), "errors make check exit 1");
     let reports = ndjson(&originals);
     let verdict_of = |name: &str| {
@@ -156,9 +193,20 @@ fn tampered_files_make_check_exit_1_and_the_table_says_why() {
     let dir = home.path().join("imgs");
     write(&dir.join("a.png"), &image_bytes(Format::Png));
     let out_dir = home.path().join("out");
-    let stamp = synthmark(home.path(), &["stamp", dir.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let stamp = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            dir.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
     assert!(stamp.status.success(), "{}", stderr(&stamp));
-    assert!(stderr(&stamp).contains("DEVELOPMENT identity"), "the dev identity is announced");
+    assert!(
+        stderr(&stamp).contains("DEVELOPMENT identity"),
+        "the dev identity is announced"
+    );
 
     let stamped = out_dir.join("a.png");
     let mut bytes = std::fs::read(&stamped).unwrap();
@@ -170,7 +218,11 @@ fn tampered_files_make_check_exit_1_and_the_table_says_why() {
     assert!(table.starts_with("VERDICT"), "{table}");
     assert!(table.contains("tampered"), "{table}");
     assert!(table.contains("assertion.dataHash.mismatch"), "{table}");
-    assert!(stderr(&checked).contains("1 checked: 1 tampered"), "{}", stderr(&checked));
+    assert!(
+        stderr(&checked).contains("1 checked: 1 tampered"),
+        "{}",
+        stderr(&checked)
+    );
 }
 
 #[test]
@@ -180,7 +232,11 @@ fn standard_input_to_standard_output() {
     let stamped = synthmark_with_stdin(home.path(), &["stamp", "-"], Some(&png));
     assert!(stamped.status.success(), "{}", stderr(&stamped));
     assert!(stamped.stdout.len() > png.len());
-    let checked = synthmark_with_stdin(home.path(), &["check", "--format", "ndjson", "-"], Some(&stamped.stdout));
+    let checked = synthmark_with_stdin(
+        home.path(),
+        &["check", "--format", "ndjson", "-"],
+        Some(&stamped.stdout),
+    );
     assert!(checked.status.success());
     let report = &ndjson(&checked)[0];
     assert_eq!(report["path"], "-");
@@ -189,7 +245,11 @@ fn standard_input_to_standard_output() {
     let garbage = synthmark_with_stdin(home.path(), &["stamp", "-"], Some(b"nope"));
     assert_eq!(garbage.status.code(), Some(1));
     assert!(garbage.stdout.is_empty(), "nothing half-written to stdout");
-    assert!(stderr(&garbage).contains("-: not a supported image"), "{}", stderr(&garbage));
+    assert!(
+        stderr(&garbage).contains("-: not a supported image"),
+        "{}",
+        stderr(&garbage)
+    );
 }
 
 #[test]
@@ -199,17 +259,30 @@ fn outputs_are_never_clobbered_without_being_asked() {
     write(&input, &image_bytes(Format::Jpeg));
     let original = std::fs::read(&input).unwrap();
     let out_dir = home.path().join("out");
-    let args = ["stamp", input.to_str().unwrap(), "--out", out_dir.to_str().unwrap()];
+    let args = [
+        "stamp",
+        input.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
 
     let no_target = synthmark(home.path(), &["stamp", input.to_str().unwrap()]);
     assert_eq!(no_target.status.code(), Some(2));
-    assert!(stderr(&no_target).contains("--in-place"), "{}", stderr(&no_target));
+    assert!(
+        stderr(&no_target).contains("--in-place"),
+        "{}",
+        stderr(&no_target)
+    );
 
     assert!(synthmark(home.path(), &args).status.success());
     let first = std::fs::read(out_dir.join("a.jpg")).unwrap();
     let again = synthmark(home.path(), &args);
     assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("already exists; pass --force"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists; pass --force"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(std::fs::read(out_dir.join("a.jpg")).unwrap(), first);
 
     let mut forced = args.to_vec();
@@ -218,17 +291,32 @@ fn outputs_are_never_clobbered_without_being_asked() {
 
     let onto_itself = synthmark(
         home.path(),
-        &["stamp", input.to_str().unwrap(), "--out", home.path().to_str().unwrap()],
+        &[
+            "stamp",
+            input.to_str().unwrap(),
+            "--out",
+            home.path().to_str().unwrap(),
+        ],
     );
     assert_eq!(onto_itself.status.code(), Some(1));
-    assert!(stderr(&onto_itself).contains("overwrite the input"), "{}", stderr(&onto_itself));
+    assert!(
+        stderr(&onto_itself).contains("overwrite the input"),
+        "{}",
+        stderr(&onto_itself)
+    );
     assert_eq!(std::fs::read(&input).unwrap(), original);
 
-    let in_place = synthmark(home.path(), &["stamp", "--in-place", input.to_str().unwrap()]);
+    let in_place = synthmark(
+        home.path(),
+        &["stamp", "--in-place", input.to_str().unwrap()],
+    );
     assert!(in_place.status.success(), "{}", stderr(&in_place));
     let replaced = std::fs::read(&input).unwrap();
     assert_ne!(replaced, original);
-    let check = synthmark(home.path(), &["check", "--format", "ndjson", input.to_str().unwrap()]);
+    let check = synthmark(
+        home.path(),
+        &["check", "--format", "ndjson", input.to_str().unwrap()],
+    );
     assert_eq!(ndjson(&check)[0]["verdict"], "labelled-ai");
 }
 
@@ -240,35 +328,76 @@ fn unusable_identities_and_trust_files_are_fatal_with_a_reason() {
     let id = keygen(home.path());
     let cert = id.join("cert.pem");
 
-    let half = synthmark(home.path(), &["stamp", "--in-place", "--cert", cert.to_str().unwrap(), input.to_str().unwrap()]);
+    let half = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "--in-place",
+            "--cert",
+            cert.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
     assert_eq!(half.status.code(), Some(2));
     assert!(stderr(&half).contains("without --key"), "{}", stderr(&half));
 
     let wrong_key = home.path().join("other");
-    synthmark(home.path(), &["keygen", "--out", wrong_key.to_str().unwrap()]);
+    synthmark(
+        home.path(),
+        &["keygen", "--out", wrong_key.to_str().unwrap()],
+    );
     let mismatch = synthmark(
         home.path(),
         &[
-            "stamp", "--in-place", "--cert", cert.to_str().unwrap(),
-            "--key", wrong_key.join("key.pem").to_str().unwrap(), input.to_str().unwrap(),
+            "stamp",
+            "--in-place",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            wrong_key.join("key.pem").to_str().unwrap(),
+            input.to_str().unwrap(),
         ],
     );
     assert_eq!(mismatch.status.code(), Some(2));
     let err = stderr(&mismatch);
-    assert!(err.contains("does not belong to the signing certificate"), "{err}");
+    assert!(
+        err.contains("does not belong to the signing certificate"),
+        "{err}"
+    );
     assert!(!err.contains("PRIVATE KEY"), "{err}");
 
     let ca_as_signer = synthmark(
         home.path(),
         &[
-            "stamp", "--in-place", "--cert", id.join("ca.pem").to_str().unwrap(),
-            "--key", id.join("key.pem").to_str().unwrap(), input.to_str().unwrap(),
+            "stamp",
+            "--in-place",
+            "--cert",
+            id.join("ca.pem").to_str().unwrap(),
+            "--key",
+            id.join("key.pem").to_str().unwrap(),
+            input.to_str().unwrap(),
         ],
     );
     assert_eq!(ca_as_signer.status.code(), Some(2));
-    assert!(stderr(&ca_as_signer).contains("CA certificate"), "{}", stderr(&ca_as_signer));
+    assert!(
+        stderr(&ca_as_signer).contains("CA certificate"),
+        "{}",
+        stderr(&ca_as_signer)
+    );
 
-    let bad_trust = synthmark(home.path(), &["check", "--trust", input.to_str().unwrap(), input.to_str().unwrap()]);
+    let bad_trust = synthmark(
+        home.path(),
+        &[
+            "check",
+            "--trust",
+            input.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    );
     assert_eq!(bad_trust.status.code(), Some(2));
-    assert!(stderr(&bad_trust).contains("contains no PEM certificate"), "{}", stderr(&bad_trust));
+    assert!(
+        stderr(&bad_trust).contains("contains no PEM certificate"),
+        "{}",
+        stderr(&bad_trust)
+    );
 }

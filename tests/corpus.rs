@@ -27,7 +27,11 @@ fn c2pa_categories_get_their_expected_verdicts() {
     let mut lines = manifest.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (file, category, expected) = (column("file"), column("category"), column("expected_verdict"));
+    let (file, category, expected) = (
+        column("file"),
+        column("category"),
+        column("expected_verdict"),
+    );
 
     let checker = Checker::new(&CheckOptions::default()).unwrap();
     let mut checked = 0;
@@ -48,6 +52,11 @@ fn c2pa_categories_get_their_expected_verdicts() {
         }
     }
     assert!(checked >= 15, "only {checked} C2PA files in the corpus");
-    assert!(wrong.is_empty(), "{} of {checked} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     eprintln!("{checked} C2PA corpus files, all with their expected verdicts");
 }

@@ -43,7 +43,11 @@ fn every_format_round_trips_as_labelled_ai() {
     let untrusting = Checker::new(&CheckOptions::default()).unwrap();
     for format in Format::ALL {
         let input = image_bytes(format);
-        assert_eq!(untrusting.check_bytes(&input).verdict, Verdict::NoSignal, "{format} before");
+        assert_eq!(
+            untrusting.check_bytes(&input).verdict,
+            Verdict::NoSignal,
+            "{format} before"
+        );
 
         let stamped = stamper.stamp_bytes(&input, "fixture").unwrap();
         assert_eq!(stamped.format, format);
@@ -53,11 +57,26 @@ fn every_format_round_trips_as_labelled_ai() {
         assert_eq!(report.verdict, Verdict::LabelledAi, "{format}: {report:#?}");
         assert_eq!(report.trust, Some(Trust::Trusted), "{format}: {report:#?}");
         assert_eq!(report.rests_on, vec![synthmark::Layer::C2pa]);
-        assert_eq!(ai_values(&report), vec![source_types::TRAINED_ALGORITHMIC_MEDIA]);
+        assert_eq!(
+            ai_values(&report),
+            vec![source_types::TRAINED_ALGORITHMIC_MEDIA]
+        );
         let signer = report.signer.as_ref().unwrap();
-        assert!(signer.common_name.as_deref().unwrap().contains("DEVELOPMENT"));
-        let agent = report.evidence.iter().find(|e| e.finding == Finding::AiSourceType).unwrap();
-        assert!(agent.detail.contains("TestDiffusion/3.1"), "{}", agent.detail);
+        assert!(signer
+            .common_name
+            .as_deref()
+            .unwrap()
+            .contains("DEVELOPMENT"));
+        let agent = report
+            .evidence
+            .iter()
+            .find(|e| e.finding == Finding::AiSourceType)
+            .unwrap();
+        assert!(
+            agent.detail.contains("TestDiffusion/3.1"),
+            "{}",
+            agent.detail
+        );
 
         let report = untrusting.check_bytes(&stamped.bytes);
         assert_eq!(report.verdict, Verdict::LabelledAi, "{format} untrusted");
@@ -70,11 +89,18 @@ fn a_flipped_pixel_byte_is_tampering() {
     let stamper = default_stamper();
     let checker = trusting_checker();
     for format in Format::ALL {
-        let mut bytes = stamper.stamp_bytes(&image_bytes(format), "fixture").unwrap().bytes;
+        let mut bytes = stamper
+            .stamp_bytes(&image_bytes(format), "fixture")
+            .unwrap()
+            .bytes;
         flip_pixel_byte(format, &mut bytes);
         let report = checker.check_bytes(&bytes);
         assert_eq!(report.verdict, Verdict::Tampered, "{format}: {report:#?}");
-        let codes: Vec<_> = report.evidence.iter().filter_map(|e| e.code.as_deref()).collect();
+        let codes: Vec<_> = report
+            .evidence
+            .iter()
+            .filter_map(|e| e.code.as_deref())
+            .collect();
         assert!(
             codes.iter().any(|c| c.ends_with("Hash.mismatch")),
             "{format}: {codes:?}"
@@ -88,14 +114,20 @@ fn a_flipped_pixel_byte_is_tampering() {
 fn stripped_credentials_leave_no_signal() {
     let stamper = default_stamper();
     let checker = trusting_checker();
-    let jpeg = stamper.stamp_bytes(&image_bytes(Format::Jpeg), "a.jpg").unwrap().bytes;
+    let jpeg = stamper
+        .stamp_bytes(&image_bytes(Format::Jpeg), "a.jpg")
+        .unwrap()
+        .bytes;
     let stripped = strip_jpeg_app11(&jpeg);
     assert!(stripped.len() < jpeg.len());
     let report = checker.check_bytes(&stripped);
     assert_eq!(report.verdict, Verdict::NoSignal, "{report:#?}");
     assert_eq!(report.trust, None);
 
-    let png = stamper.stamp_bytes(&image_bytes(Format::Png), "a.png").unwrap().bytes;
+    let png = stamper
+        .stamp_bytes(&image_bytes(Format::Png), "a.png")
+        .unwrap()
+        .bytes;
     let reencoded = reencode(&png, image::ImageFormat::Png);
     assert_eq!(checker.check_bytes(&reencoded).verdict, Verdict::NoSignal);
 }
@@ -104,8 +136,14 @@ fn stripped_credentials_leave_no_signal() {
 fn xmp_carries_the_source_type_inside_the_signed_range() {
     let stamper = default_stamper();
     for format in [Format::Jpeg, Format::Png, Format::Webp, Format::Gif] {
-        let stamped = stamper.stamp_bytes(&image_bytes(format), "fixture").unwrap();
-        assert!(stamped.warnings.is_empty(), "{format}: {:?}", stamped.warnings);
+        let stamped = stamper
+            .stamp_bytes(&image_bytes(format), "fixture")
+            .unwrap();
+        assert!(
+            stamped.warnings.is_empty(),
+            "{format}: {:?}",
+            stamped.warnings
+        );
         assert_eq!(
             synthmark::read_digital_source_type(format, &stamped.bytes).as_deref(),
             Some(source_types::TRAINED_ALGORITHMIC_MEDIA),
@@ -141,9 +179,15 @@ fn an_edit_keeps_the_parent_credentials() {
         .iter()
         .find(|e| e.detail.contains("ingredient manifest"))
         .expect("the parent's declaration is found through the ingredient");
-    assert_eq!(from_ingredient.value.as_deref(), Some(source_types::TRAINED_ALGORITHMIC_MEDIA));
+    assert_eq!(
+        from_ingredient.value.as_deref(),
+        Some(source_types::TRAINED_ALGORITHMIC_MEDIA)
+    );
     assert!(
-        !report.evidence.iter().any(|e| e.finding == Finding::IngredientFailure),
+        !report
+            .evidence
+            .iter()
+            .any(|e| e.finding == Finding::IngredientFailure),
         "{report:#?}"
     );
 }
@@ -154,7 +198,9 @@ fn an_edit_of_an_unlabelled_photo_declares_composite() {
         involvement: Involvement::Edited,
         ..StampOptions::default()
     });
-    let edited = editor.stamp_bytes(&image_bytes(Format::Png), "photo.png").unwrap();
+    let edited = editor
+        .stamp_bytes(&image_bytes(Format::Png), "photo.png")
+        .unwrap();
     assert!(!edited.kept_credentials);
     let report = trusting_checker().check_bytes(&edited.bytes);
     assert_eq!(report.verdict, Verdict::LabelledAi);
@@ -175,9 +221,15 @@ fn restamping_keeps_the_previous_manifest_as_an_ingredient() {
         let report = checker.check_bytes(&twice.bytes);
         assert_eq!(report.verdict, Verdict::LabelledAi, "{format}: {report:#?}");
         assert_eq!(report.trust, Some(Trust::Trusted), "{format}: {report:#?}");
-        let manifests: std::collections::HashSet<_> =
-            report.evidence.iter().filter_map(|e| e.manifest.clone()).collect();
-        assert!(manifests.len() >= 2, "{format}: both manifests are reported: {report:#?}");
+        let manifests: std::collections::HashSet<_> = report
+            .evidence
+            .iter()
+            .filter_map(|e| e.manifest.clone())
+            .collect();
+        assert!(
+            manifests.len() >= 2,
+            "{format}: both manifests are reported: {report:#?}"
+        );
     }
 }
 
@@ -191,9 +243,14 @@ fn no_train_and_thumbnail_are_embedded_and_verify() {
     let plain = default_stamper()
         .stamp_bytes(&image_bytes(Format::Jpeg), "a.jpg")
         .unwrap();
-    let stamped = stamper.stamp_bytes(&image_bytes(Format::Jpeg), "a.jpg").unwrap();
+    let stamped = stamper
+        .stamp_bytes(&image_bytes(Format::Jpeg), "a.jpg")
+        .unwrap();
     assert!(stamped.warnings.is_empty(), "{:?}", stamped.warnings);
-    assert!(stamped.bytes.len() > plain.bytes.len(), "a thumbnail adds bytes");
+    assert!(
+        stamped.bytes.len() > plain.bytes.len(),
+        "a thumbnail adds bytes"
+    );
     let text = String::from_utf8_lossy(&stamped.bytes);
     assert!(text.contains("cawg.training-mining"));
     assert!(text.contains("notAllowed"));
@@ -205,11 +262,16 @@ fn no_train_and_thumbnail_are_embedded_and_verify() {
 
 #[test]
 fn every_key_algorithm_signs_trusted_credentials() {
-    for alg in [synthmark::KeyAlgorithm::Es384, synthmark::KeyAlgorithm::Ed25519] {
+    for alg in [
+        synthmark::KeyAlgorithm::Es384,
+        synthmark::KeyAlgorithm::Ed25519,
+    ] {
         let dev = synthmark::DevIdentity::generate(alg, "alg test").unwrap();
         let stamper =
             Stamper::new(&dev.signing_identity().unwrap(), StampOptions::default()).unwrap();
-        let stamped = stamper.stamp_bytes(&image_bytes(Format::Png), "a.png").unwrap();
+        let stamped = stamper
+            .stamp_bytes(&image_bytes(Format::Png), "a.png")
+            .unwrap();
         let checker = Checker::new(&CheckOptions {
             trust_anchors_pem: dev.ca_pem.clone(),
         })
@@ -235,7 +297,10 @@ fn bad_bytes_are_errors_with_reasons() {
         assert!(err.contains(reason), "{err}");
         let report = checker.check_bytes(&bytes);
         assert_eq!(report.verdict, Verdict::Error);
-        assert!(report.error.as_deref().unwrap().contains(reason), "{report:?}");
+        assert!(
+            report.error.as_deref().unwrap().contains(reason),
+            "{report:?}"
+        );
     }
 }
 
@@ -251,7 +316,10 @@ fn stamper_and_checker_are_shareable_across_threads() {
             let (stamper, checker) = (&stamper, &checker);
             scope.spawn(move || {
                 let stamped = stamper.stamp_bytes(&image_bytes(format), "t").unwrap();
-                assert_eq!(checker.check_bytes(&stamped.bytes).verdict, Verdict::LabelledAi);
+                assert_eq!(
+                    checker.check_bytes(&stamped.bytes).verdict,
+                    Verdict::LabelledAi
+                );
             });
         }
     });

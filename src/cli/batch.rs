@@ -38,7 +38,12 @@ impl Progress {
 }
 
 /// Applies `work` to every item on `jobs` threads (all cores when `None`), keeping input order.
-pub fn run<T, R, F>(items: Vec<T>, jobs: Option<usize>, progress: &Progress, work: F) -> anyhow::Result<Vec<R>>
+pub fn run<T, R, F>(
+    items: Vec<T>,
+    jobs: Option<usize>,
+    progress: &Progress,
+    work: F,
+) -> anyhow::Result<Vec<R>>
 where
     T: Send,
     R: Send,

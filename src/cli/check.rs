@@ -17,7 +17,12 @@ pub struct Args {
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// Trust anchors: PEM files of root certificates whose signers are trusted (repeatable).
-    #[arg(long, env = "SYNTHMARK_TRUST", value_name = "PEM", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SYNTHMARK_TRUST",
+        value_name = "PEM",
+        value_delimiter = ','
+    )]
     trust: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -101,7 +106,11 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
-    writeln!(out, "{:<11}  {:<9}  {:<path_width$}  EVIDENCE", "VERDICT", "TRUST", "PATH")?;
+    writeln!(
+        out,
+        "{:<11}  {:<9}  {:<path_width$}  EVIDENCE",
+        "VERDICT", "TRUST", "PATH"
+    )?;
     for report in reports {
         let trust = report.trust.map(|t| t.as_str()).unwrap_or("-");
         let path = report.path.as_deref().unwrap_or("-");
@@ -124,7 +133,9 @@ fn headline(report: &Report) -> String {
     }
     let first = |finding: Finding| report.evidence.iter().find(|e| e.finding == finding);
     let key = match report.verdict {
-        Verdict::Tampered => first(Finding::IntegrityFailure).or_else(|| first(Finding::Unreadable)),
+        Verdict::Tampered => {
+            first(Finding::IntegrityFailure).or_else(|| first(Finding::Unreadable))
+        }
         Verdict::LabelledAi => first(Finding::AiSourceType),
         _ => first(Finding::RemoteManifest)
             .or_else(|| first(Finding::SourceType))

@@ -58,8 +58,9 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid synthmark configuration", path.display()))?;
+        let mut config: Config = toml::from_str(&text).with_context(|| {
+            format!("{} is not a valid synthmark configuration", path.display())
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_relative_to(base);
         Ok(config)

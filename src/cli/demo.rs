@@ -49,7 +49,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         println!("  {}: {}", u.path.display(), u.reason);
     }
 
-    println!("\nChecking {} with the development CA as trust anchor:\n", args.out.display());
+    println!(
+        "\nChecking {} with the development CA as trust anchor:\n",
+        args.out.display()
+    );
     let mut check_options = CheckOptions::default();
     check_options.add_trust_anchor_file(&paths.ca)?;
     let checker = Checker::new(&check_options)?;
@@ -66,7 +69,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         paths.ca.display(),
         args.out.display()
     );
-    println!("  synthmark stamp --out DIR --generator \"Model/1.0\" IMAGES...   # label your own images");
+    println!(
+        "  synthmark stamp --out DIR --generator \"Model/1.0\" IMAGES...   # label your own images"
+    );
     let failed = !outcome.failures.is_empty() || !refused.is_empty() || !unlisted.is_empty();
     Ok(if failed || check::exit_code(&reports) != EXIT_OK {
         EXIT_FILES_FAILED

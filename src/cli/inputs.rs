@@ -44,7 +44,10 @@ pub fn discover(args: &[PathBuf], skip: Option<&Path>) -> (Vec<Input>, Vec<Unlis
             }
         };
         if !metadata.is_dir() {
-            let name = arg.file_name().map(PathBuf::from).unwrap_or_else(|| arg.clone());
+            let name = arg
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| arg.clone());
             inputs.push(Input {
                 path: arg.clone(),
                 relative: name,
@@ -55,11 +58,12 @@ pub fn discover(args: &[PathBuf], skip: Option<&Path>) -> (Vec<Input>, Vec<Unlis
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| {
-                entry.depth() == 0
-                    || (!is_hidden(entry.file_name())
-                        && !skip
-                            .as_ref()
-                            .is_some_and(|s| entry.path().canonicalize().ok().as_ref() == Some(s)))
+                let is_output_dir = || {
+                    entry.file_type().is_dir()
+                        && skip.is_some()
+                        && entry.path().canonicalize().ok() == skip
+                };
+                entry.depth() == 0 || !(is_hidden(entry.file_name()) || is_output_dir())
             });
         for entry in walker {
             match entry {
@@ -76,7 +80,10 @@ pub fn discover(args: &[PathBuf], skip: Option<&Path>) -> (Vec<Input>, Vec<Unlis
                 }
                 Ok(_) => {}
                 Err(err) => unlisted.push(Unlisted {
-                    path: err.path().map(Path::to_path_buf).unwrap_or_else(|| arg.clone()),
+                    path: err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| arg.clone()),
                     reason: err
                         .io_error()
                         .map(describe_io)

@@ -44,16 +44,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let paths = identity
         .write_to(&args.out, args.force)
         .context("cannot write the identity")?;
-    println!("Created a DEVELOPMENT signing identity in {}:", args.out.display());
+    println!(
+        "Created a DEVELOPMENT signing identity in {}:",
+        args.out.display()
+    );
     println!(
         "  {}  root CA: the trust anchor for `synthmark check --trust {}`",
         paths.ca.display(),
         paths.ca.display()
     );
-    println!("  {}  signing certificate (valid 1 year)", paths.cert.display());
-    println!("  {}  private key (mode 0600; keep it secret)", paths.key.display());
+    println!(
+        "  {}  signing certificate (valid 1 year)",
+        paths.cert.display()
+    );
+    println!(
+        "  {}  private key (mode 0600; keep it secret)",
+        paths.key.display()
+    );
     println!();
-    println!("For testing only: nothing outside your machine trusts this CA, and its key was not kept.");
+    println!(
+        "For testing only: nothing outside your machine trusts this CA, and its key was not kept."
+    );
     println!("In production, sign with a certificate from a CA on the C2PA trust list:");
     println!("  synthmark stamp --cert chain.pem --key key.pem ...");
     Ok(EXIT_OK)

@@ -71,7 +71,12 @@ pub fn development_identity() -> anyhow::Result<(SigningIdentity, IdentityPaths,
     if created {
         DevIdentity::generate(KeyAlgorithm::Es256, "synthmark development")?
             .write_to(&dir, false)
-            .with_context(|| format!("cannot create the development identity in {}", dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot create the development identity in {}",
+                    dir.display()
+                )
+            })?;
     }
     let identity = SigningIdentity::from_files(&paths.cert, &paths.key).with_context(|| {
         format!(

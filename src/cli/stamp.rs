@@ -95,7 +95,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     };
     let outcome = stamp_batch(&stamper, jobs, existing, global)?;
     failures.extend(outcome.failures);
-    summarise(outcome.stamped, &failures, args.out.as_deref(), global.quiet);
+    summarise(
+        outcome.stamped,
+        &failures,
+        args.out.as_deref(),
+        global.quiet,
+    );
     Ok(if failures.is_empty() {
         EXIT_OK
     } else {
@@ -187,8 +192,13 @@ pub fn stamp_batch(
 
 fn create_parent(output: &Path) -> Result<(), String> {
     match output.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {}", dir.display(), inputs::describe_io(&e))),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create {}: {}",
+                dir.display(),
+                inputs::describe_io(&e)
+            )
+        }),
         _ => Ok(()),
     }
 }

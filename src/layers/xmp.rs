@@ -8,7 +8,13 @@ pub enum XmpError {
     #[error("cannot add XMP: {0}")]
     Malformed(String),
 }
-pub fn embed_digital_source_type(format: Format, _image: &[u8], _source_type: &str) -> Result<Vec<u8>, XmpError> {
+pub fn embed_digital_source_type(
+    format: Format,
+    _image: &[u8],
+    _source_type: &str,
+) -> Result<Vec<u8>, XmpError> {
     Err(XmpError::Unsupported(format))
 }
-pub fn read_digital_source_type(_format: Format, _image: &[u8]) -> Option<String> { None }
+pub fn read_digital_source_type(_format: Format, _image: &[u8]) -> Option<String> {
+    None
+}

@@ -32,7 +32,9 @@ pub fn samples_dir() -> PathBuf {
 pub fn image_bytes(format: Format) -> Vec<u8> {
     let encode = |f: ImageFormat| {
         let mut out = Cursor::new(Vec::new());
-        picture(64, 48).write_to(&mut out, f).expect("encode fixture");
+        picture(64, 48)
+            .write_to(&mut out, f)
+            .expect("encode fixture");
         out.into_inner()
     };
     match format {
@@ -41,8 +43,12 @@ pub fn image_bytes(format: Format) -> Vec<u8> {
         Format::Webp => encode(ImageFormat::WebP),
         Format::Tiff => encode(ImageFormat::Tiff),
         Format::Gif => encode(ImageFormat::Gif),
-        Format::Avif => std::fs::read(samples_dir().join("portrait.avif")).expect("samples/portrait.avif"),
-        Format::Heic => std::fs::read(samples_dir().join("portrait.heic")).expect("samples/portrait.heic"),
+        Format::Avif => {
+            std::fs::read(samples_dir().join("portrait.avif")).expect("samples/portrait.avif")
+        }
+        Format::Heic => {
+            std::fs::read(samples_dir().join("portrait.heic")).expect("samples/portrait.heic")
+        }
         other => panic!("no fixture for {other}"),
     }
 }

@@ -56,7 +56,8 @@ pub fn has_manifest_store(bytes: &[u8]) -> bool {
 
 /// Reads and validates the manifest store of an image.
 pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindings {
-    let reader = Reader::from_shared_context(context).with_stream(format.mime(), Cursor::new(bytes));
+    let reader =
+        Reader::from_shared_context(context).with_stream(format.mime(), Cursor::new(bytes));
     match reader {
         Ok(reader) => analyse(&reader),
         Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => C2paFindings::default(),
@@ -117,8 +118,12 @@ fn analyse(reader: &Reader) -> C2paFindings {
             Finding::IntegrityFailure
         };
         findings.evidence.push(
-            Evidence::new(Layer::C2pa, finding, explain(status.code(), status.explanation()))
-                .with_code(status.code()),
+            Evidence::new(
+                Layer::C2pa,
+                finding,
+                explain(status.code(), status.explanation()),
+            )
+            .with_code(status.code()),
         );
     }
     findings.trust = Some(trust(
@@ -126,7 +131,11 @@ fn analyse(reader: &Reader) -> C2paFindings {
         failures.iter().map(|s| s.code()),
     ));
 
-    for delta in results.and_then(|r| r.ingredient_deltas()).into_iter().flatten() {
+    for delta in results
+        .and_then(|r| r.ingredient_deltas())
+        .into_iter()
+        .flatten()
+    {
         for status in delta.validation_deltas().failure() {
             findings.evidence.push(
                 Evidence::new(
@@ -143,9 +152,7 @@ fn analyse(reader: &Reader) -> C2paFindings {
         }
     }
 
-    findings
-        .evidence
-        .extend(source_types(reader, active_label));
+    findings.evidence.extend(source_types(reader, active_label));
     findings
 }
 
@@ -214,10 +221,12 @@ fn trust<'a>(
     let failures: Vec<&str> = failures.filter(|c| is_trust_code(c)).collect();
     if failures.contains(&"signingCredential.ocsp.revoked") {
         Trust::Revoked
-    } else if failures
-        .iter()
-        .any(|c| matches!(*c, "signingCredential.expired" | "claimSignature.outsideValidity"))
-    {
+    } else if failures.iter().any(|c| {
+        matches!(
+            *c,
+            "signingCredential.expired" | "claimSignature.outsideValidity"
+        )
+    }) {
         Trust::Expired
     } else if failures.is_empty()
         && successes
@@ -260,7 +269,10 @@ fn source_types(reader: &Reader, active_label: &str) -> Vec<Evidence> {
                 Evidence::new(
                     Layer::C2pa,
                     finding,
-                    format!("{action} declares {kind} {} ({role})", source_type::code(&source)),
+                    format!(
+                        "{action} declares {kind} {} ({role})",
+                        source_type::code(&source)
+                    ),
                 )
                 .in_manifest(&label)
                 .with_value(source),
@@ -329,13 +341,19 @@ mod tests {
         assert_eq!(t(&["signingCredential.trusted"], &[]), Trust::Trusted);
         assert_eq!(t(&[], &["signingCredential.untrusted"]), Trust::Untrusted);
         assert_eq!(
-            t(&[], &["signingCredential.untrusted", "signingCredential.expired"]),
+            t(
+                &[],
+                &["signingCredential.untrusted", "signingCredential.expired"]
+            ),
             Trust::Expired
         );
         assert_eq!(t(&[], &["signingCredential.ocsp.revoked"]), Trust::Revoked);
         // Integrity failures do not make a trusted signer untrusted.
         assert_eq!(
-            t(&["signingCredential.trusted"], &["assertion.dataHash.mismatch"]),
+            t(
+                &["signingCredential.trusted"],
+                &["assertion.dataHash.mismatch"]
+            ),
             Trust::Trusted
         );
     }

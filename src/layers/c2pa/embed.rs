@@ -102,7 +102,7 @@ pub fn sign(
 ) -> Result<Vec<u8>, C2paError> {
     let mut builder = Builder::from_shared_context(context)
         .with_definition(definition(spec))
-        .map_err(C2paError::Manifest)?;
+        .map_err(|e| C2paError::Manifest(Box::new(e)))?;
     if let Some(parent) = spec.parent {
         let ingredient = json!({
             "title": spec.title,
@@ -115,17 +115,17 @@ pub fn sign(
                 format.mime(),
                 &mut Cursor::new(parent),
             )
-            .map_err(C2paError::Ingredient)?;
+            .map_err(|e| C2paError::Ingredient(Box::new(e)))?;
     }
     if let Some(thumbnail) = spec.thumbnail {
         builder
             .set_thumbnail("image/jpeg", &mut Cursor::new(thumbnail))
-            .map_err(C2paError::Manifest)?;
+            .map_err(|e| C2paError::Manifest(Box::new(e)))?;
     }
     let mut signed = Cursor::new(Vec::with_capacity(image.len() + 16 * 1024));
     builder
         .sign(signer, format.mime(), &mut Cursor::new(image), &mut signed)
-        .map_err(C2paError::Sign)?;
+        .map_err(|e| C2paError::Sign(Box::new(e)))?;
     Ok(signed.into_inner())
 }
 

@@ -19,13 +19,13 @@ use crate::identity::SIGNER_EKUS;
 #[non_exhaustive]
 pub enum C2paError {
     #[error("invalid C2PA settings: {0}")]
-    Settings(c2pa::Error),
+    Settings(Box<c2pa::Error>),
     #[error("cannot read the existing credentials to keep them as an ingredient: {0}")]
-    Ingredient(c2pa::Error),
+    Ingredient(Box<c2pa::Error>),
     #[error("signing failed: {0}")]
-    Sign(c2pa::Error),
+    Sign(Box<c2pa::Error>),
     #[error("cannot build the manifest: {0}")]
-    Manifest(c2pa::Error),
+    Manifest(Box<c2pa::Error>),
 }
 
 /// The name synthmark signs its claims with (`claim_generator_info`).
@@ -67,6 +67,6 @@ pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError>
     }
     Ok(Context::new()
         .with_settings(settings)
-        .map_err(C2paError::Settings)?
+        .map_err(|e| C2paError::Settings(Box::new(e)))?
         .into_shared())
 }
