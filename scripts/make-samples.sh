@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}
-cargo run --quiet --example make_samples -- samples
+cargo run --ignore-rust-version --quiet --example make_samples -- samples
 if ! command -v heif-enc >/dev/null; then
   echo "heif-enc not found: install libheif-examples for the AVIF and HEIC samples" >&2
   exit 1

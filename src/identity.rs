@@ -10,8 +10,8 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use c2pa::crypto::raw_signature::validator_for_signing_alg;
 use c2pa::SigningAlg;
+use c2pa_raw_crypto::validator_for_signing_alg;
 use x509_parser::prelude::*;
 use zeroize::Zeroizing;
 

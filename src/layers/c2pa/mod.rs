@@ -63,7 +63,11 @@ pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError>
         },
     });
     if !config.trust_anchors_pem.trim().is_empty() {
-        settings["trust"]["user_anchors"] = json!(config.trust_anchors_pem);
+        settings["trust"]["anchors"] = json!([{
+            "trust_anchors": config.trust_anchors_pem,
+            "trust_uri": "urn:synthmark:configured-trust-anchors",
+            "trust_kind": "manifest",
+        }]);
     }
     Ok(Context::new()
         .with_settings(settings)
