@@ -215,15 +215,12 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
             }
         }
     }
-    if memchr_pair(&bytes[pos..], 0xFF, 0xD9) {
+    // Search from the end: the EOI is normally the last two bytes.
+    if memchr::memmem::rfind(&bytes[pos..], &[0xFF, 0xD9]).is_some() {
         Ok(())
     } else {
         Err("no end-of-image marker after the scan data (the file was cut short)".into())
     }
-}
-
-fn memchr_pair(haystack: &[u8], a: u8, b: u8) -> bool {
-    haystack.windows(2).any(|w| w[0] == a && w[1] == b)
 }
 
 /// Chunks must chain from the signature to `IEND` without running past the end.

@@ -401,3 +401,47 @@ fn unusable_identities_and_trust_files_are_fatal_with_a_reason() {
         stderr(&bad_trust)
     );
 }
+
+#[test]
+fn every_bundled_sample_format_checks_labelled_ai_in_ndjson() {
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = home.path().join("labelled");
+    let stamp = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "-q",
+            samples_dir().to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(stamp.status.success(), "{}", stderr(&stamp));
+    let ca = home.path().join("data/synthmark/dev-identity/ca.pem");
+    let checked = synthmark(
+        home.path(),
+        &[
+            "check",
+            "--format",
+            "ndjson",
+            "--trust",
+            ca.to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let reports = ndjson(&checked);
+    let mut formats: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            assert_eq!(r["verdict"], "labelled-ai", "{r}");
+            assert_eq!(r["trust"], "trusted", "{r}");
+            r["format"].as_str().unwrap().to_string()
+        })
+        .collect();
+    formats.sort();
+    assert_eq!(
+        formats,
+        ["avif", "gif", "heic", "jpeg", "png", "tiff", "webp"]
+    );
+}

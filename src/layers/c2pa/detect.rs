@@ -51,7 +51,7 @@ const STORE_MARKER: &[u8] = b"jumdc2pa";
 
 /// True when the bytes contain an embedded C2PA manifest store, parseable or not.
 pub fn has_manifest_store(bytes: &[u8]) -> bool {
-    bytes.windows(STORE_MARKER.len()).any(|w| w == STORE_MARKER)
+    memchr::memmem::find(bytes, STORE_MARKER).is_some()
 }
 
 /// Reads and validates the manifest store of an image.
