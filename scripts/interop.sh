@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Interoperability: files stamped by synthmark must validate in independent readers.
+#   1. c2pa-python (the C2PA SDK's Python bindings) reports every stamped sample Trusted with the
+#      development CA as trust anchor, declaring trainedAlgorithmicMedia; without the anchor, not Trusted.
+#   2. exiftool shows the XMP-iptcExt Digital Source Type in the JPEG, PNG, WebP and GIF outputs.
+# Installs what is missing (exiftool from Debian, c2pa-python into a venv under ~/.cache).
+# Usage: scripts/interop.sh   (SYNTHMARK=/path/to/synthmark to test a given binary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}"
+C2PA_PYTHON_VERSION=0.38.1
+TRAINED=http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia
+
+if ! command -v exiftool >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl >/dev/null
+fi
+venv="$HOME/.cache/synthmark-interop/venv"
+if ! "$venv/bin/python" -c "import c2pa" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "c2pa-python==$C2PA_PYTHON_VERSION"
+fi
+if [ -z "${SYNTHMARK:-}" ]; then
+  cargo build --ignore-rust-version --quiet --release
+  SYNTHMARK="$CARGO_TARGET_DIR/release/synthmark"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$SYNTHMARK" keygen --out "$work/id" >/dev/null
+"$SYNTHMARK" stamp -q samples --out "$work/stamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
+  --generator "InteropTest/1.0" 2>/dev/null
+
+failures=0
+pass() { echo "PASS  $*"; }
+fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
+
+stamped=("$work"/stamped/*)
+echo "c2pa-python $C2PA_PYTHON_VERSION, $(exiftool -ver | sed 's/^/exiftool /'), ${#stamped[@]} stamped samples"
+while read -r line; do
+  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
+  state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
+  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state with the synthmark CA as anchor"
+  else fail "c2pa-python with anchor: $line"; fi
+done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --expect-state Trusted \
+  --expect-source-type "$TRAINED" "${stamped[@]}" || true)
+while read -r line; do
+  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
+  state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
+  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state without the anchor"
+  else fail "c2pa-python without anchor: $line"; fi
+done < <("$venv/bin/python" scripts/interop_read.py --expect-not-state Trusted "${stamped[@]}" || true)
+
+for file in "$work"/stamped/*.{jpg,png,webp,gif}; do
+  value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file")
+  if [ "$value" = "$TRAINED" ]; then pass "exiftool: $(basename "$file") Digital Source Type = $value"
+  else fail "exiftool: $(basename "$file") Digital Source Type is '${value}'"; fi
+done
+
+if [ "$failures" -eq 0 ]; then echo "interop: all checks passed"; else echo "interop: $failures checks failed"; exit 1; fi
