@@ -2,7 +2,7 @@
 # Interoperability: files stamped by synthmark must validate in independent readers.
 #   1. c2pa-python (the C2PA SDK's Python bindings) reports every stamped sample Trusted with the
 #      development CA as trust anchor, declaring trainedAlgorithmicMedia; without the anchor, not Trusted.
-#   2. exiftool shows the XMP-iptcExt Digital Source Type in the JPEG, PNG, WebP and GIF outputs.
+#   2. exiftool shows the XMP-iptcExt Digital Source Type in the JPEG, PNG, WebP, GIF and TIFF outputs.
 # Installs what is missing (exiftool from Debian, c2pa-python into a venv under ~/.cache).
 # Usage: scripts/interop.sh   (SYNTHMARK=/path/to/synthmark to test a given binary)
 set -euo pipefail
@@ -50,7 +50,7 @@ while read -r line; do
   else fail "c2pa-python without anchor: $line"; fi
 done < <("$venv/bin/python" scripts/interop_read.py --expect-not-state Trusted "${stamped[@]}" || true)
 
-for file in "$work"/stamped/*.{jpg,png,webp,gif}; do
+for file in "$work"/stamped/*.{jpg,png,webp,gif,tiff}; do
   value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file")
   if [ "$value" = "$TRAINED" ]; then pass "exiftool: $(basename "$file") Digital Source Type = $value"
   else fail "exiftool: $(basename "$file") Digital Source Type is '${value}'"; fi

@@ -5,9 +5,9 @@
 //! range. An existing packet is edited in place (JPEG allows only one standard XMP packet):
 //! the property is replaced, or added to the first `rdf:Description`, and everything else is kept.
 //!
-//! Writing works for JPEG (APP1), PNG (`iTXt`), WebP (`XMP ` chunk, promoting a simple file to the
-//! extended `VP8X` layout) and GIF (the XMP application extension). Reading also covers TIFF
-//! (tag 700).
+//! Writing and reading work for JPEG (APP1), PNG (`iTXt`), WebP (`XMP ` chunk, promoting a simple
+//! file to the extended `VP8X` layout), GIF (the XMP application extension) and TIFF (tag 700).
+//! AVIF and HEIC are not written: the C2PA manifest carries the source type there.
 
 use crate::format::Format;
 
@@ -49,6 +49,7 @@ pub fn embed_digital_source_type(
         Format::Png => png::embed(image, &packet),
         Format::Webp => webp::embed(image, &packet),
         Format::Gif => gif::embed(image, &packet),
+        Format::Tiff => tiff::embed(image, &packet),
         other => Err(XmpError::Unsupported(other)),
     }
 }
@@ -531,41 +532,124 @@ mod gif {
 }
 
 mod tiff {
-    //! XMP in TIFF tag 700 of the first IFD (read only).
+    //! XMP in TIFF tag 700 of the first IFD.
+    //!
+    //! Writing appends the packet and a copy of IFD0 (with tag 700 added or replaced) to the end of
+    //! the file and points the header at the new IFD; every other offset stays valid because no
+    //! existing byte moves.
+    use super::*;
+
+    const XMP_TAG: u16 = 700;
+    const TYPE_BYTE: u16 = 1;
+
+    struct Ifd {
+        little: bool,
+        entries: Vec<[u8; 12]>,
+        next: [u8; 4],
+    }
+
+    impl Ifd {
+        fn u16(&self, bytes: [u8; 2]) -> u16 {
+            if self.little {
+                u16::from_le_bytes(bytes)
+            } else {
+                u16::from_be_bytes(bytes)
+            }
+        }
+
+        fn u32(&self, bytes: [u8; 4]) -> u32 {
+            if self.little {
+                u32::from_le_bytes(bytes)
+            } else {
+                u32::from_be_bytes(bytes)
+            }
+        }
+    }
+
+    fn read_ifd0(image: &[u8]) -> Option<(usize, Ifd)> {
+        let little = *image.first()? == b'I';
+        let mut ifd = Ifd {
+            little,
+            entries: Vec::new(),
+            next: [0; 4],
+        };
+        let offset = ifd.u32(image.get(4..8)?.try_into().ok()?) as usize;
+        let count = ifd.u16(image.get(offset..offset + 2)?.try_into().ok()?) as usize;
+        for i in 0..count {
+            let at = offset + 2 + i * 12;
+            ifd.entries.push(image.get(at..at + 12)?.try_into().ok()?);
+        }
+        let next_at = offset + 2 + count * 12;
+        ifd.next = image.get(next_at..next_at + 4)?.try_into().ok()?;
+        Some((offset, ifd))
+    }
 
     pub(super) fn find(image: &[u8]) -> Option<&[u8]> {
-        let little = image.first()? == &b'I';
-        let u16_at = |at: usize| -> Option<usize> {
-            let b: [u8; 2] = image.get(at..at + 2)?.try_into().ok()?;
-            Some(if little {
-                u16::from_le_bytes(b)
-            } else {
-                u16::from_be_bytes(b)
-            } as usize)
+        let (_, ifd) = read_ifd0(image)?;
+        let entry = ifd
+            .entries
+            .iter()
+            .find(|e| ifd_tag(ifd.little, e) == XMP_TAG)?;
+        let len = ifd.u32(entry[4..8].try_into().ok()?) as usize;
+        if len <= 4 {
+            return None; // stored inline: too short to be an XMP packet
+        }
+        let offset = ifd.u32(entry[8..12].try_into().ok()?) as usize;
+        image.get(offset..offset.checked_add(len)?)
+    }
+
+    pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
+        let (_, mut ifd) =
+            read_ifd0(image).ok_or_else(|| malformed("the first TIFF IFD is cut off"))?;
+        let mut out = image.to_vec();
+        // A replaced packet is blanked, so no stale XMP is left in the file for naive scanners.
+        if let Some(old) = find(image) {
+            let start = old.as_ptr() as usize - image.as_ptr() as usize;
+            out[start..start + old.len()].fill(b' ');
+        }
+        if out.len() % 2 == 1 {
+            out.push(0); // TIFF offsets are word aligned
+        }
+        let data_offset = out.len();
+        out.extend_from_slice(packet.as_bytes());
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let ifd_offset = out.len();
+        if ifd_offset + 2 + (ifd.entries.len() + 1) * 12 + 4 > u32::MAX as usize {
+            return Err(malformed("the TIFF would exceed 4 GiB"));
+        }
+
+        let (put16, put32): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if ifd.little {
+            (u16::to_le_bytes, u32::to_le_bytes)
+        } else {
+            (u16::to_be_bytes, u32::to_be_bytes)
         };
-        let u32_at = |at: usize| -> Option<usize> {
-            let b: [u8; 4] = image.get(at..at + 4)?.try_into().ok()?;
-            Some(if little {
-                u32::from_le_bytes(b)
-            } else {
-                u32::from_be_bytes(b)
-            } as usize)
-        };
-        let ifd = u32_at(4)?;
-        let count = u16_at(ifd)?;
-        (0..count).find_map(|i| {
-            let entry = ifd + 2 + i * 12;
-            if u16_at(entry)? != 700 {
-                return None;
-            }
-            let len = u32_at(entry + 4)?;
-            let offset = if len <= 4 {
-                entry + 8
-            } else {
-                u32_at(entry + 8)?
-            };
-            image.get(offset..offset.checked_add(len)?)
-        })
+        let mut entry = [0u8; 12];
+        entry[0..2].copy_from_slice(&put16(XMP_TAG));
+        entry[2..4].copy_from_slice(&put16(TYPE_BYTE));
+        entry[4..8].copy_from_slice(&put32(packet.len() as u32));
+        entry[8..12].copy_from_slice(&put32(data_offset as u32));
+        let little = ifd.little;
+        ifd.entries.retain(|e| ifd_tag(little, e) != XMP_TAG);
+        ifd.entries.push(entry);
+        ifd.entries.sort_by_key(|e| ifd_tag(little, e));
+
+        out.extend_from_slice(&put16(ifd.entries.len() as u16));
+        for entry in &ifd.entries {
+            out.extend_from_slice(entry);
+        }
+        out.extend_from_slice(&ifd.next);
+        out[4..8].copy_from_slice(&put32(ifd_offset as u32));
+        Ok(out)
+    }
+
+    fn ifd_tag(little: bool, entry: &[u8; 12]) -> u16 {
+        if little {
+            u16::from_le_bytes([entry[0], entry[1]])
+        } else {
+            u16::from_be_bytes([entry[0], entry[1]])
+        }
     }
 }
 
@@ -592,11 +676,12 @@ mod tests {
         out.into_inner()
     }
 
-    const WRITABLE: [(Format, ImageFormat); 4] = [
+    const WRITABLE: [(Format, ImageFormat); 5] = [
         (Format::Jpeg, ImageFormat::Jpeg),
         (Format::Png, ImageFormat::Png),
         (Format::Webp, ImageFormat::WebP),
         (Format::Gif, ImageFormat::Gif),
+        (Format::Tiff, ImageFormat::Tiff),
     ];
 
     #[test]
@@ -646,12 +731,15 @@ mod tests {
             );
             let packets = memchr::memmem::find_iter(&twice, b"<x:xmpmeta").count();
             assert_eq!(packets, 1, "{format}: one packet");
-            let grown =
-                COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA.len() - TRAINED_ALGORITHMIC_MEDIA.len();
-            assert!(
-                twice.len() - once.len() <= grown + 1,
-                "{format}: only the value grew"
-            );
+            if format != Format::Tiff {
+                // TIFF appends the new packet and IFD; the others edit the packet in place.
+                let grown = COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA.len()
+                    - TRAINED_ALGORITHMIC_MEDIA.len();
+                assert!(
+                    twice.len() - once.len() <= grown + 1,
+                    "{format}: only the value grew"
+                );
+            }
         }
     }
 
@@ -666,6 +754,7 @@ mod tests {
                 Format::Jpeg => jpeg::embed(&encode(image_format, false), foreign).unwrap(),
                 Format::Png => png::embed(&encode(image_format, false), foreign).unwrap(),
                 Format::Webp => webp::embed(&encode(image_format, false), foreign).unwrap(),
+                Format::Tiff => tiff::embed(&encode(image_format, false), foreign).unwrap(),
                 _ => gif::embed(&encode(image_format, false), foreign).unwrap(),
             };
             assert_eq!(
@@ -703,10 +792,10 @@ mod tests {
 
     #[test]
     fn unsupported_and_garbage_inputs_are_errors_not_panics() {
-        let tiff = encode(ImageFormat::Tiff, false);
+        let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
         assert!(matches!(
-            embed_digital_source_type(Format::Tiff, &tiff, TRAINED_ALGORITHMIC_MEDIA),
-            Err(XmpError::Unsupported(Format::Tiff))
+            embed_digital_source_type(Format::Avif, avif, TRAINED_ALGORITHMIC_MEDIA),
+            Err(XmpError::Unsupported(Format::Avif))
         ));
         let garbage: Vec<Vec<u8>> = vec![
             vec![],
