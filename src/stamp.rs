@@ -90,7 +90,10 @@ pub struct Stamped {
     pub format: Format,
     /// The input already carried C2PA credentials; they were kept as the parent ingredient.
     pub kept_credentials: bool,
-    /// Things that did not happen as asked but did not stop the stamp (e.g. no XMP for TIFF).
+    /// The IPTC digital source type was also written into the file's XMP (false for AVIF and
+    /// HEIC, where only the C2PA manifest carries it).
+    pub xmp_written: bool,
+    /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail).
     pub warnings: Vec<String>,
 }
 
@@ -126,23 +129,16 @@ impl Stamper {
         let mut warnings = Vec::new();
         let involvement = self.options.involvement;
 
-        let with_xmp = match xmp::embed_digital_source_type(
-            format,
-            input,
-            involvement.source_type(),
-        ) {
-            Ok(bytes) => Some(bytes),
-            Err(XmpError::Unsupported(_)) => {
-                warnings.push(format!(
-                    "XMP DigitalSourceType is not written into {format} files; the C2PA manifest carries it"
-                ));
-                None
-            }
-            Err(err) => {
-                warnings.push(format!("XMP DigitalSourceType not written: {err}"));
-                None
-            }
-        };
+        let with_xmp =
+            match xmp::embed_digital_source_type(format, input, involvement.source_type()) {
+                Ok(bytes) => Some(bytes),
+                // AVIF and HEIC: expected, reported through `Stamped::xmp_written`.
+                Err(XmpError::Unsupported(_)) => None,
+                Err(err) => {
+                    warnings.push(format!("XMP DigitalSourceType not written: {err}"));
+                    None
+                }
+            };
         let thumbnail = if self.options.thumbnail {
             match thumbnail(format, input) {
                 Ok(jpeg) => Some(jpeg),
@@ -171,12 +167,14 @@ impl Stamper {
             thumbnail: thumbnail.as_deref(),
             parent: (kept_credentials || involvement == Involvement::Edited).then_some(input),
         };
+        let xmp_written = with_xmp.is_some();
         let to_sign = with_xmp.as_deref().unwrap_or(input);
         let bytes = embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?;
         Ok(Stamped {
             bytes,
             format,
             kept_credentials,
+            xmp_written,
             warnings,
         })
     }

@@ -42,6 +42,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         args.out.display(),
         outcome.failures.len() + unlisted.len() + refused.len()
     );
+    if outcome.without_xmp > 0 {
+        println!("{}", stamp::xmp_note(outcome.without_xmp));
+    }
     for (path, reason) in outcome.failures.iter().chain(&refused) {
         println!("  {}: {reason}", path.display());
     }

@@ -53,6 +53,8 @@ pub struct Job {
 /// What a batch did.
 pub struct Outcome {
     pub stamped: usize,
+    /// Stamped files whose XMP could not carry the source type (AVIF, HEIC).
+    pub without_xmp: usize,
     pub failures: Vec<(PathBuf, String)>,
 }
 
@@ -93,15 +95,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     } else {
         Existing::Refuse
     };
-    let outcome = stamp_batch(&stamper, jobs, existing, global)?;
-    failures.extend(outcome.failures);
-    summarise(
-        outcome.stamped,
-        &failures,
-        args.out.as_deref(),
-        global.quiet,
-    );
-    Ok(if failures.is_empty() {
+    let mut outcome = stamp_batch(&stamper, jobs, existing, global)?;
+    failures.append(&mut outcome.failures);
+    outcome.failures = failures;
+    summarise(&outcome, args.out.as_deref(), global.quiet);
+    Ok(if outcome.failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_FILES_FAILED
@@ -171,6 +169,7 @@ pub fn stamp_batch(
                 for warning in &stamped.warnings {
                     progress.message(&format!("{}: warning: {warning}", job.input.display()));
                 }
+                stamped.xmp_written
             });
         if let Err(reason) = &result {
             progress.message(&format!("{}: {reason}", job.input.display()));
@@ -179,11 +178,15 @@ pub fn stamp_batch(
     })?;
     let mut outcome = Outcome {
         stamped: 0,
+        without_xmp: 0,
         failures: Vec::new(),
     };
     for result in results {
         match result {
-            Ok(()) => outcome.stamped += 1,
+            Ok(xmp_written) => {
+                outcome.stamped += 1;
+                outcome.without_xmp += usize::from(!xmp_written);
+            }
             Err(failure) => outcome.failures.push(failure),
         }
     }
@@ -217,6 +220,9 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
             for warning in &stamped.warnings {
                 eprintln!("-: warning: {warning}");
             }
+            if !stamped.xmp_written {
+                eprintln!("-: {}", xmp_note(1));
+            }
             stdout.write_all(&stamped.bytes)?;
             stdout.flush()?;
             Ok(EXIT_OK)
@@ -228,18 +234,31 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
     }
 }
 
-fn summarise(stamped: usize, failures: &[(PathBuf, String)], out: Option<&Path>, quiet: bool) {
+fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
+    let failures = &outcome.failures;
     if quiet && failures.is_empty() {
         return;
     }
     let place = out
         .map(|dir| format!(" into {}", dir.display()))
         .unwrap_or_else(|| " in place".to_string());
-    eprintln!("{stamped} stamped{place}, {} failed", failures.len());
+    eprintln!(
+        "{} stamped{place}, {} failed",
+        outcome.stamped,
+        failures.len()
+    );
+    if outcome.without_xmp > 0 {
+        eprintln!("{}", xmp_note(outcome.without_xmp));
+    }
     for (path, reason) in failures {
         eprintln!("  {}: {reason}", path.display());
     }
-    if stamped == 0 && failures.is_empty() {
+    if outcome.stamped == 0 && failures.is_empty() {
         eprintln!("no images found in the inputs (hidden files and non-image files are skipped)");
     }
+}
+
+/// The one line that explains why some files carry the source type only in the manifest.
+pub fn xmp_note(count: usize) -> String {
+    format!("note: {count} AVIF/HEIC files carry the AI source type in the C2PA manifest only (synthmark writes no XMP into them)")
 }
