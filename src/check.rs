@@ -12,7 +12,7 @@ use c2pa::Context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::format::Format;
+use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
@@ -124,7 +124,7 @@ impl Checker {
     /// Checks a file. An unreadable file gives a report with verdict `error`.
     pub fn check_file(&self, path: &Path) -> Report {
         let shown = path.display().to_string();
-        match std::fs::read(path) {
+        match read_image_file(path) {
             Ok(bytes) => self.check(Some(shown), &bytes),
             Err(err) => Report::error(Some(shown), format!("cannot read the file: {err}")),
         }

@@ -6,6 +6,37 @@
 //! anything is signed.
 
 use std::fmt;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// The largest file synthmark reads as an image (1 GiB). Larger files are refused before they are
+/// read, so one bad upload cannot exhaust the memory of a batch or a server.
+pub const MAX_IMAGE_BYTES: u64 = 1 << 30;
+
+/// Reads an image file, refusing files larger than [`MAX_IMAGE_BYTES`] (`ErrorKind::InvalidData`).
+pub fn read_image_file(path: &Path) -> io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_IMAGE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the file is {} MiB; synthmark reads images up to {} MiB",
+                len >> 20,
+                MAX_IMAGE_BYTES >> 20
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_IMAGE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_IMAGE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the file grew past the size limit while it was read",
+        ));
+    }
+    Ok(bytes)
+}
 
 /// An image container synthmark can stamp and check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use c2pa::{BoxedSigner, Context};
 
 use crate::atomic_file::{self, Existing};
-use crate::format::{Format, FormatError};
+use crate::format::{read_image_file, Format, FormatError};
 use crate::identity::{IdentityError, SigningIdentity};
 use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
@@ -69,7 +69,8 @@ pub enum StampError {
     C2pa(#[from] C2paError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
-    #[error("cannot read {path}: {cause}")]
+    /// The input could not be read (`path` is the input).
+    #[error("cannot read the file: {cause}")]
     Read {
         path: PathBuf,
         cause: std::io::Error,
@@ -197,7 +198,7 @@ impl Stamper {
         output: &Path,
         existing: Existing,
     ) -> Result<Stamped, StampError> {
-        let bytes = std::fs::read(input).map_err(|source| StampError::Read {
+        let bytes = read_image_file(input).map_err(|source| StampError::Read {
             path: input.to_path_buf(),
             cause: source,
         })?;

@@ -27,6 +27,23 @@ fn mixed_folder(root: &Path) {
     write(&root.join("README.txt"), b"notes\n");
 }
 
+/// `check --format ndjson --trust CA TARGET`, which must exit 0; the parsed reports.
+fn check_trusting(home: &Path, ca: &Path, target: &Path) -> Vec<serde_json::Value> {
+    let checked = synthmark(
+        home,
+        &[
+            "check",
+            "--format",
+            "ndjson",
+            "--trust",
+            ca.to_str().unwrap(),
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    ndjson(&checked)
+}
+
 fn keygen(home: &Path) -> std::path::PathBuf {
     let id = home.join("id");
     let out = synthmark(home, &["keygen", "--out", id.to_str().unwrap()]);
@@ -131,20 +148,7 @@ fn a_mixed_batch_stamps_the_good_reports_the_bad_and_touches_no_input() {
     assert!(leftovers.is_empty(), "no temporary files: {leftovers:?}");
 
     // check: trusted with the CA, untrusted without; ndjson with the documented fields.
-    let ca = id.join("ca.pem");
-    let checked = synthmark(
-        home.path(),
-        &[
-            "check",
-            "--format",
-            "ndjson",
-            "--trust",
-            ca.to_str().unwrap(),
-            out_dir.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
-    let reports = ndjson(&checked);
+    let reports = check_trusting(home.path(), &id.join("ca.pem"), &out_dir);
     assert_eq!(reports.len(), 3);
     for report in &reports {
         assert_eq!(report["verdict"], "labelled-ai", "{report}");
@@ -418,19 +422,7 @@ fn every_bundled_sample_format_checks_labelled_ai_in_ndjson() {
     );
     assert!(stamp.status.success(), "{}", stderr(&stamp));
     let ca = home.path().join("data/synthmark/dev-identity/ca.pem");
-    let checked = synthmark(
-        home.path(),
-        &[
-            "check",
-            "--format",
-            "ndjson",
-            "--trust",
-            ca.to_str().unwrap(),
-            out_dir.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
-    let reports = ndjson(&checked);
+    let reports = check_trusting(home.path(), &ca, &out_dir);
     let mut formats: Vec<String> = reports
         .iter()
         .map(|r| {
