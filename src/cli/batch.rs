@@ -18,7 +18,8 @@ impl Progress {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::new(len as u64);
-            let template = format!("{verb} {{bar:40}} {{pos}}/{{len}} [{{elapsed}} elapsed, {{eta}} left]");
+            let template =
+                format!("{verb} {{bar:40}} {{pos}}/{{len}} [{{elapsed}} elapsed, {{eta}} left]");
             if let Ok(style) = ProgressStyle::with_template(&template) {
                 bar.set_style(style);
             }
