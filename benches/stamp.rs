@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dev = DevIdentity::generate(KeyAlgorithm::Es256, "bench")?;
     let identity = dev.signing_identity()?;
-    let signer = identity.signer()?;
+    let signer = identity.signer(None)?;
     let context = c2pa::Context::new()
         .with_settings(serde_json::json!({
             "verify": { "verify_after_sign": false, "remote_manifest_fetch": false },

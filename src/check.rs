@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::format::{read_image_file, Format};
-use crate::layers::c2pa::detect::{self, SignerInfo};
+use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
 
@@ -24,6 +24,10 @@ pub struct CheckOptions {
     ///
     /// Default: empty (every signer reads `untrusted`)
     pub trust_anchors_pem: String,
+    /// PEM bundle of trust anchors for time-stamping authorities (RFC 3161).
+    ///
+    /// Default: empty (timestamps are reported, their TSA as untrusted)
+    pub tsa_trust_anchors_pem: String,
 }
 
 /// Why a trust anchor file could not be used.
@@ -40,22 +44,32 @@ pub enum TrustAnchorError {
 }
 
 impl CheckOptions {
-    /// Adds every certificate in a PEM file to the trust anchors.
+    /// Adds every certificate in a PEM file to the signer trust anchors.
     pub fn add_trust_anchor_file(&mut self, path: &Path) -> Result<(), TrustAnchorError> {
-        let bytes = std::fs::read(path).map_err(|source| TrustAnchorError::Read {
-            path: path.to_path_buf(),
-            cause: source,
-        })?;
-        let pem = String::from_utf8_lossy(&bytes);
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(TrustAnchorError::NoCertificate {
-                path: path.to_path_buf(),
-            });
-        }
-        self.trust_anchors_pem.push_str(pem.trim());
-        self.trust_anchors_pem.push('\n');
+        self.trust_anchors_pem.push_str(&read_anchor_file(path)?);
         Ok(())
     }
+
+    /// Adds every certificate in a PEM file to the time-stamping authority trust anchors.
+    pub fn add_tsa_trust_anchor_file(&mut self, path: &Path) -> Result<(), TrustAnchorError> {
+        self.tsa_trust_anchors_pem
+            .push_str(&read_anchor_file(path)?);
+        Ok(())
+    }
+}
+
+fn read_anchor_file(path: &Path) -> Result<String, TrustAnchorError> {
+    let bytes = std::fs::read(path).map_err(|source| TrustAnchorError::Read {
+        path: path.to_path_buf(),
+        cause: source,
+    })?;
+    let pem = String::from_utf8_lossy(&bytes);
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(TrustAnchorError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(format!("{}\n", pem.trim()))
 }
 
 /// The result of checking one image.
@@ -78,6 +92,9 @@ pub struct Report {
     /// Who signed the active manifest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<SignerInfo>,
+    /// The RFC 3161 timestamp on the active manifest's signature, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampInfo>,
     pub evidence: Vec<Evidence>,
     /// Why the file could not be checked (verdict `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +112,7 @@ impl Report {
             format: None,
             sha256: None,
             signer: None,
+            timestamp: None,
             evidence: Vec::new(),
             error: Some(reason.into()),
         }
@@ -111,6 +129,7 @@ impl Checker {
     pub fn new(options: &CheckOptions) -> Result<Self, C2paError> {
         let context = c2pa_layer::context(&ContextConfig {
             trust_anchors_pem: options.trust_anchors_pem.clone(),
+            tsa_trust_anchors_pem: options.tsa_trust_anchors_pem.clone(),
             verify_after_sign: false,
         })?;
         Ok(Checker { context })
@@ -150,6 +169,7 @@ impl Checker {
             format: Some(format),
             sha256: Some(hex(&Sha256::digest(bytes))),
             signer: c2pa.signer,
+            timestamp: c2pa.timestamp,
             evidence: c2pa.evidence,
             error: None,
         }

@@ -138,9 +138,11 @@ impl SigningIdentity {
         self.alg
     }
 
-    /// A `c2pa` signer for this identity (no timestamp authority).
-    pub fn signer(&self) -> Result<c2pa::BoxedSigner, IdentityError> {
-        c2pa::create_signer::from_keys(&self.chain_pem, &self.key_pem, self.alg, None).map_err(
+    /// A `c2pa` signer for this identity. With `tsa_url`, the signature reserves room for a
+    /// timestamp token (the request itself is sent by [`crate::Stamper`]).
+    pub fn signer(&self, tsa_url: Option<&str>) -> Result<c2pa::BoxedSigner, IdentityError> {
+        let tsa_url = tsa_url.map(str::to_string);
+        c2pa::create_signer::from_keys(&self.chain_pem, &self.key_pem, self.alg, tsa_url).map_err(
             |e| IdentityError::Key {
                 reason: e.to_string(),
             },
@@ -149,7 +151,7 @@ impl SigningIdentity {
 
     fn check_key_matches(&self, spki_der: &[u8]) -> Result<(), IdentityError> {
         const PROBE: &[u8] = b"synthmark key/certificate match probe";
-        let signer = self.signer()?;
+        let signer = self.signer(None)?;
         let signature = signer.sign(PROBE).map_err(|e| IdentityError::Key {
             reason: e.to_string(),
         })?;

@@ -43,6 +43,7 @@ pub use format::{Format, FormatError};
 pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
 pub use layers::c2pa::detect::SignerInfo;
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
+pub use layers::c2pa::timestamp::TsaOptions;
 pub use layers::c2pa::C2paError;
 pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use stamp::{StampError, StampOptions, Stamped, Stamper};

@@ -15,6 +15,7 @@ use crate::format::{read_image_file, Format, FormatError};
 use crate::identity::{IdentityError, SigningIdentity};
 use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
+use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::xmp::{self, XmpError};
 use crate::verdict::Finding;
@@ -45,6 +46,11 @@ pub struct StampOptions {
     ///
     /// Default: `true`
     pub verify_after_sign: bool,
+    /// Timestamp every signature at this RFC 3161 time-stamping authority, so the credentials
+    /// stay valid after the signing certificate expires.
+    ///
+    /// Default: `None` (no timestamp)
+    pub tsa: Option<TsaOptions>,
 }
 
 impl Default for StampOptions {
@@ -55,6 +61,7 @@ impl Default for StampOptions {
             no_train: false,
             thumbnail: false,
             verify_after_sign: true,
+            tsa: None,
         }
     }
 }
@@ -94,7 +101,10 @@ pub struct Stamped {
     /// The IPTC digital source type was also written into the file's XMP (false for AVIF and
     /// HEIC, where only the C2PA manifest carries it).
     pub xmp_written: bool,
-    /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail).
+    /// The signature carries a timestamp from the configured TSA.
+    pub timestamped: bool,
+    /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail, or an
+    /// optional timestamp the TSA did not give).
     pub warnings: Vec<String>,
 }
 
@@ -102,6 +112,7 @@ pub struct Stamped {
 pub struct Stamper {
     context: Arc<Context>,
     signer: BoxedSigner,
+    tsa: Option<TsaClient>,
     options: StampOptions,
 }
 
@@ -109,12 +120,14 @@ impl Stamper {
     /// Builds the C2PA context and the signer once.
     pub fn new(identity: &SigningIdentity, options: StampOptions) -> Result<Self, StampError> {
         let context = c2pa_layer::context(&ContextConfig {
-            trust_anchors_pem: String::new(),
             verify_after_sign: options.verify_after_sign,
+            ..ContextConfig::default()
         })?;
+        let tsa_url = options.tsa.as_ref().map(|tsa| tsa.url.as_str());
         Ok(Stamper {
             context,
-            signer: identity.signer()?,
+            signer: identity.signer(tsa_url)?,
+            tsa: options.tsa.clone().map(TsaClient::new),
             options,
         })
     }
@@ -170,12 +183,29 @@ impl Stamper {
         };
         let xmp_written = with_xmp.is_some();
         let to_sign = with_xmp.as_deref().unwrap_or(input);
-        let bytes = embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?;
+        let (bytes, timestamped) = match &self.tsa {
+            None => (
+                embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?,
+                false,
+            ),
+            Some(tsa) => {
+                let signer = TimestampingSigner::new(self.signer.as_ref(), tsa);
+                let bytes = embed::sign(&self.context, &signer, format, to_sign, &spec)?;
+                let skipped = signer.skipped();
+                if let Some(reason) = &skipped {
+                    warnings.push(format!(
+                        "signed WITHOUT a timestamp (--tsa-optional): the TSA failed: {reason}"
+                    ));
+                }
+                (bytes, skipped.is_none())
+            }
+        };
         Ok(Stamped {
             bytes,
             format,
             kept_credentials,
             xmp_written,
+            timestamped,
             warnings,
         })
     }

@@ -117,6 +117,8 @@ pub enum Finding {
     IngredientFailure,
     /// A manifest store is embedded but cannot be parsed.
     Unreadable,
+    /// The signature carries an RFC 3161 timestamp (`value` holds the time); informational.
+    Timestamp,
     /// The image points at a manifest stored elsewhere (`value` holds the URL); not fetched.
     RemoteManifest,
 }

@@ -23,6 +23,7 @@ fn default_stamper() -> Stamper {
 fn trusting_checker() -> Checker {
     Checker::new(&CheckOptions {
         trust_anchors_pem: dev_identity().ca_pem.clone(),
+        ..CheckOptions::default()
     })
     .unwrap()
 }
@@ -274,6 +275,7 @@ fn every_key_algorithm_signs_trusted_credentials() {
             .unwrap();
         let checker = Checker::new(&CheckOptions {
             trust_anchors_pem: dev.ca_pem.clone(),
+            ..CheckOptions::default()
         })
         .unwrap();
         let report = checker.check_bytes(&stamped.bytes);

@@ -24,6 +24,15 @@ pub struct Args {
         value_delimiter = ','
     )]
     trust: Vec<PathBuf>,
+    /// Trust anchors for RFC 3161 time-stamping authorities: PEM files of root certificates
+    /// (repeatable).
+    #[arg(
+        long,
+        env = "SYNTHMARK_TRUST_TSA",
+        value_name = "PEM",
+        value_delimiter = ','
+    )]
+    trust_tsa: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -33,6 +42,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let mut options = CheckOptions::default();
     for path in args.trust.iter().chain(&global.config.check.trust) {
         options.add_trust_anchor_file(path)?;
+    }
+    for path in args.trust_tsa.iter().chain(&global.config.check.trust_tsa) {
+        options.add_tsa_trust_anchor_file(path)?;
     }
     let checker = Checker::new(&options)?;
 

@@ -7,9 +7,12 @@
 //! key = "/etc/synthmark/key.pem"
 //! generator = "ExampleDiffusion/2.1"
 //! no_train = true
+//! tsa_url = "http://timestamp.example.com"
+//! tsa_optional = false
 //!
 //! [check]
 //! trust = ["/etc/synthmark/c2pa-trust-anchors.pem"]
+//! trust_tsa = ["/etc/synthmark/tsa-trust-anchors.pem"]
 //! ```
 //!
 //! Flags and environment variables override the file.
@@ -36,6 +39,10 @@ pub struct StampConfig {
     pub generator: Option<String>,
     #[serde(default)]
     pub no_train: bool,
+    pub tsa_url: Option<String>,
+    #[serde(default)]
+    pub tsa_optional: bool,
+    pub tsa_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +50,8 @@ pub struct StampConfig {
 pub struct CheckConfig {
     #[serde(default)]
     pub trust: Vec<PathBuf>,
+    #[serde(default)]
+    pub trust_tsa: Vec<PathBuf>,
 }
 
 impl Config {
@@ -75,6 +84,7 @@ impl Config {
         self.stamp.cert.as_mut().map(resolve);
         self.stamp.key.as_mut().map(resolve);
         self.check.trust.iter_mut().for_each(resolve);
+        self.check.trust_tsa.iter_mut().for_each(resolve);
     }
 }
 

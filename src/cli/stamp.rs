@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use synthmark::{Existing, Involvement, SoftwareAgent, StampOptions, Stamper};
+use std::time::Duration;
+
+use synthmark::{Existing, Involvement, SoftwareAgent, StampOptions, Stamper, TsaOptions};
 
 use super::batch::{self, Progress};
 use super::inputs::{self, Input};
@@ -40,6 +42,16 @@ pub struct Args {
     /// Embed a 512-pixel JPEG thumbnail in the manifest (slower, larger files).
     #[arg(long)]
     thumbnail: bool,
+    /// Timestamp every signature at this RFC 3161 time-stamping authority, so the credentials
+    /// stay valid after the signing certificate expires.
+    #[arg(long, env = "SYNTHMARK_TSA_URL", value_name = "URL")]
+    tsa_url: Option<String>,
+    /// When the TSA cannot be reached, sign without a timestamp instead of failing the image.
+    #[arg(long, requires = "tsa_url")]
+    tsa_optional: bool,
+    /// Seconds one TSA request may take before it is retried (3 attempts in all). Default: 10.
+    #[arg(long, value_name = "SECS")]
+    tsa_timeout: Option<u64>,
     #[command(flatten)]
     identity: IdentityArgs,
 }
@@ -53,6 +65,8 @@ pub struct Job {
 /// What a batch did.
 pub struct Outcome {
     pub stamped: usize,
+    /// Stamped without the timestamp that was asked for (`--tsa-optional` and a failing TSA).
+    pub without_timestamp: usize,
     /// Stamped files whose XMP could not carry the source type (AVIF, HEIC).
     pub without_xmp: usize,
     pub failures: Vec<(PathBuf, String)>,
@@ -70,6 +84,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         generator: generator.and_then(SoftwareAgent::parse),
         no_train: args.no_train || config.no_train,
         thumbnail: args.thumbnail,
+        tsa: args
+            .tsa_url
+            .as_ref()
+            .or(config.tsa_url.as_ref())
+            .map(|url| {
+                let mut tsa = TsaOptions::new(url.clone());
+                tsa.optional = args.tsa_optional || config.tsa_optional;
+                tsa.timeout = Duration::from_secs(
+                    args.tsa_timeout.or(config.tsa_timeout).unwrap_or(10).max(1),
+                );
+                tsa
+            }),
         ..StampOptions::default()
     };
     let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
@@ -158,7 +184,12 @@ pub fn stamp_batch(
     global: &Global,
 ) -> anyhow::Result<Outcome> {
     let progress = Progress::new(jobs.len(), global.quiet, "stamping");
-    let results = batch::run(jobs, global.jobs, &progress, |job| {
+    // A TSA round trip is waiting, not computing: more workers than cores keep the CPU busy.
+    let threads = global.jobs.or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        stamper.options().tsa.as_ref().map(|_| cores * 4)
+    });
+    let results = batch::run(jobs, threads, &progress, |job| {
         let result = create_parent(&job.output)
             .and_then(|()| {
                 stamper
@@ -169,23 +200,26 @@ pub fn stamp_batch(
                 for warning in &stamped.warnings {
                     progress.message(&format!("{}: warning: {warning}", job.input.display()));
                 }
-                stamped.xmp_written
+                (stamped.xmp_written, stamped.timestamped)
             });
         if let Err(reason) = &result {
             progress.message(&format!("{}: {reason}", job.input.display()));
         }
         result.map_err(|reason| (job.input, reason))
     })?;
+    let asked_for_timestamps = stamper.options().tsa.is_some();
     let mut outcome = Outcome {
         stamped: 0,
+        without_timestamp: 0,
         without_xmp: 0,
         failures: Vec::new(),
     };
     for result in results {
         match result {
-            Ok(xmp_written) => {
+            Ok((xmp_written, timestamped)) => {
                 outcome.stamped += 1;
                 outcome.without_xmp += usize::from(!xmp_written);
+                outcome.without_timestamp += usize::from(asked_for_timestamps && !timestamped);
             }
             Err(failure) => outcome.failures.push(failure),
         }
@@ -236,7 +270,7 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
 
 fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
     let failures = &outcome.failures;
-    if quiet && failures.is_empty() {
+    if quiet && failures.is_empty() && outcome.without_timestamp == 0 {
         return;
     }
     let place = out
@@ -249,6 +283,12 @@ fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
     );
     if outcome.without_xmp > 0 {
         eprintln!("{}", xmp_note(outcome.without_xmp));
+    }
+    if outcome.without_timestamp > 0 {
+        eprintln!(
+            "WARNING: {} images were signed WITHOUT a timestamp because the TSA failed (--tsa-optional); their credentials will read expired when the signing certificate expires",
+            outcome.without_timestamp
+        );
     }
     for (path, reason) in failures {
         eprintln!("  {}: {reason}", path.display());

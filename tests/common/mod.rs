@@ -183,3 +183,4 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+pub mod tsa;

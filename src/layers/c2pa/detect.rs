@@ -29,11 +29,24 @@ pub struct SignerInfo {
     pub issuer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
-    /// The signing time from a trusted timestamp, when the signature has one.
+    /// The signing time from the signature's timestamp, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_generator: Option<String>,
+}
+
+/// The RFC 3161 timestamp on a signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimestampInfo {
+    /// When the TSA says the signature existed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// The TSA's name, from its certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsa: Option<String>,
+    /// The TSA's certificate chains to a configured TSA trust anchor.
+    pub trusted: bool,
 }
 
 /// Everything the C2PA layer saw in one image.
@@ -43,6 +56,7 @@ pub struct C2paFindings {
     /// Trust in the active manifest's signer; `None` when there are no credentials.
     pub trust: Option<Trust>,
     pub signer: Option<SignerInfo>,
+    pub timestamp: Option<TimestampInfo>,
 }
 
 /// The JUMBF description box of a C2PA manifest store: `jumd` followed by the UUID that begins
@@ -79,7 +93,7 @@ pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindi
                 format!("a C2PA manifest store is embedded but cannot be validated: {err}"),
             )],
             trust: Some(Trust::Untrusted),
-            signer: None,
+            ..C2paFindings::default()
         },
         // The container could not be parsed by the C2PA reader, and there is no manifest store
         // in it: there are no credentials to report on.
@@ -130,6 +144,24 @@ fn analyse(reader: &Reader) -> C2paFindings {
         successes.iter().map(|s| s.code()),
         failures.iter().map(|s| s.code()),
     ));
+    let informational = codes
+        .map(|c| c.informational().as_slice())
+        .unwrap_or_default();
+    let all_codes = || successes.iter().chain(failures).chain(informational);
+    let timestamp = timestamp_info(all_codes(), findings.signer.as_ref());
+    match (&timestamp, findings.trust) {
+        (Some(ts), _) => findings.evidence.push(
+            Evidence::new(Layer::C2pa, Finding::Timestamp, describe_timestamp(ts))
+                .with_value(ts.time.clone().unwrap_or_default()),
+        ),
+        (None, Some(Trust::Expired)) => findings.evidence.push(Evidence::new(
+            Layer::C2pa,
+            Finding::TrustFinding,
+            "the signing certificate has expired and the signature has no timestamp proving it was made while the certificate was valid",
+        )),
+        _ => {}
+    }
+    findings.timestamp = timestamp;
 
     for delta in results
         .and_then(|r| r.ingredient_deltas())
@@ -154,6 +186,54 @@ fn analyse(reader: &Reader) -> C2paFindings {
 
     findings.evidence.extend(source_types(reader, active_label));
     findings
+}
+
+/// The timestamp, read from the `timeStamp.*` status codes of the active manifest.
+fn timestamp_info<'a>(
+    statuses: impl Iterator<Item = &'a c2pa::validation_status::ValidationStatus>,
+    signer: Option<&SignerInfo>,
+) -> Option<TimestampInfo> {
+    let mut seen = false;
+    let mut info = TimestampInfo {
+        time: signer.and_then(|s| s.time.clone()),
+        tsa: None,
+        trusted: false,
+    };
+    for status in statuses {
+        let code = status.code();
+        if !code.starts_with("timeStamp.") {
+            continue;
+        }
+        seen = true;
+        if code == "timeStamp.trusted" {
+            info.trusted = true;
+        }
+        if code == "timeStamp.validated" || (code == "timeStamp.trusted" && info.tsa.is_none()) {
+            // "timestamp message digest matched: <TSA name>", or
+            // "timestamp cert trusted: <TSA name>, trust list: <uri>"
+            let name = status
+                .explanation()
+                .and_then(|e| e.split_once(": "))
+                .map(|(_, name)| name.split(", trust list:").next().unwrap_or(name).trim());
+            if let Some(name) = name.filter(|n| !n.is_empty()) {
+                info.tsa = Some(name.to_string());
+            }
+        }
+    }
+    seen.then_some(info)
+}
+
+fn describe_timestamp(ts: &TimestampInfo) -> String {
+    format!(
+        "timestamped {} by {} ({})",
+        ts.time.as_deref().unwrap_or("at an unknown time"),
+        ts.tsa.as_deref().unwrap_or("an unnamed TSA"),
+        if ts.trusted {
+            "trusted TSA"
+        } else {
+            "TSA not trusted"
+        }
+    )
 }
 
 fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
@@ -186,9 +266,6 @@ fn describe_signer(signer: &SignerInfo) -> String {
         (None, None) => "an unnamed certificate".to_string(),
     };
     let mut line = format!("signed by {who}");
-    if let Some(time) = &signer.time {
-        line.push_str(&format!(", timestamped {time}"));
-    }
     if let Some(generator) = &signer.claim_generator {
         line.push_str(&format!(", made with {generator}"));
     }

@@ -6,6 +6,7 @@
 
 pub mod detect;
 pub mod embed;
+pub mod timestamp;
 
 use std::sync::Arc;
 
@@ -34,8 +35,10 @@ pub const CLAIM_GENERATOR: &str = "synthmark";
 /// How the shared `c2pa` context is configured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ContextConfig {
-    /// PEM bundle of trust anchors; empty means nothing is trusted.
+    /// PEM bundle of trust anchors for signers; empty means no signer is trusted.
     pub trust_anchors_pem: String,
+    /// PEM bundle of trust anchors for time-stamping authorities.
+    pub tsa_trust_anchors_pem: String,
     /// Re-validate every manifest right after signing it.
     pub verify_after_sign: bool,
 }
@@ -62,12 +65,22 @@ pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError>
             "thumbnail": { "enabled": false },
         },
     });
-    if !config.trust_anchors_pem.trim().is_empty() {
-        settings["trust"]["anchors"] = json!([{
-            "trust_anchors": config.trust_anchors_pem,
-            "trust_uri": "urn:synthmark:configured-trust-anchors",
-            "trust_kind": "manifest",
-        }]);
+    let anchors: Vec<_> = [
+        (&config.trust_anchors_pem, "manifest"),
+        (&config.tsa_trust_anchors_pem, "tsa"),
+    ]
+    .into_iter()
+    .filter(|(pem, _)| !pem.trim().is_empty())
+    .map(|(pem, kind)| {
+        json!({
+            "trust_anchors": pem,
+            "trust_uri": format!("urn:synthmark:configured-{kind}-anchors"),
+            "trust_kind": kind,
+        })
+    })
+    .collect();
+    if !anchors.is_empty() {
+        settings["trust"]["anchors"] = json!(anchors);
     }
     Ok(Context::new()
         .with_settings(settings)

@@ -1,0 +1,20 @@
+//! A real RFC 3161 time-stamping authority on 127.0.0.1 for the scripts in `scripts/`
+//! (`openssl ts -reply` behind a small HTTP server; the same code the tests use).
+//!
+//! `cargo run --example loopback_tsa -- DIR` creates the TSA's CA and certificate in DIR, prints
+//! `url=http://127.0.0.1:PORT/tsa` and `ca=DIR/ca.pem`, and serves until it is killed.
+
+#[path = "../tests/common/tsa.rs"]
+mod tsa;
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "loopback-tsa".to_string());
+    let tsa = tsa::LoopbackTsa::start(std::path::Path::new(&dir), tsa::Behaviour::Honest);
+    println!("url={}", tsa.url);
+    println!("ca={}", tsa.ca_pem.display());
+    loop {
+        std::thread::park();
+    }
+}
