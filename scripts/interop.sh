@@ -2,12 +2,14 @@
 # Interoperability: files stamped by synthmark must validate in independent readers.
 #   1. c2pa-python (the C2PA SDK's Python bindings) reports every stamped sample Trusted with the
 #      development CA as trust anchor, declaring trainedAlgorithmicMedia; without the anchor, not Trusted.
-#   2. exiftool shows the XMP-iptcExt Digital Source Type in the JPEG, PNG, WebP, GIF and TIFF outputs.
+#   2. c2pa-python validates the RFC 3161 timestamp of samples stamped through a loopback TSA.
+#   3. exiftool shows the XMP-iptcExt Digital Source Type in the JPEG, PNG, WebP, GIF and TIFF outputs.
 # Installs what is missing (exiftool from Debian, c2pa-python into a venv under ~/.cache).
 # Usage: scripts/interop.sh   (SYNTHMARK=/path/to/synthmark to test a given binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}"
+source scripts/loopback-tsa.sh
 C2PA_PYTHON_VERSION=0.38.1
 TRAINED=http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia
 
@@ -25,7 +27,7 @@ if [ -z "${SYNTHMARK:-}" ]; then
 fi
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'stop_loopback_tsa; rm -rf "$work"' EXIT
 "$SYNTHMARK" keygen --out "$work/id" >/dev/null
 "$SYNTHMARK" stamp -q samples --out "$work/stamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
   --generator "InteropTest/1.0" 2>/dev/null
@@ -49,6 +51,17 @@ while read -r line; do
   if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state without the anchor"
   else fail "c2pa-python without anchor: $line"; fi
 done < <("$venv/bin/python" scripts/interop_read.py --expect-not-state Trusted "${stamped[@]}" || true)
+
+start_loopback_tsa "$work/tsa"
+"$SYNTHMARK" stamp -q samples --out "$work/timestamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
+  --generator "InteropTest/1.0" --tsa-url "$TSA_URL" 2>/dev/null
+while read -r line; do
+  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
+  time=$(sed -E 's/.*"signature_time": "([^"]*)".*/\1/' <<<"$line")
+  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file carries a validated, trusted RFC 3161 timestamp ($time)"
+  else fail "c2pa-python timestamp: $line"; fi
+done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --trust-tsa "$TSA_CA" \
+  --expect-state Trusted --expect-timestamp "$work"/timestamped/* || true)
 
 for file in "$work"/stamped/*.{jpg,png,webp,gif,tiff}; do
   value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file")
