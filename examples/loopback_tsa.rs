@@ -1,8 +1,9 @@
 //! A real RFC 3161 time-stamping authority on 127.0.0.1 for the scripts in `scripts/`
 //! (`openssl ts -reply` behind a small HTTP server; the same code the tests use).
 //!
-//! `cargo run --example loopback_tsa -- DIR` creates the TSA's CA and certificate in DIR, prints
-//! `url=http://127.0.0.1:PORT/tsa` and `ca=DIR/ca.pem`, and serves until it is killed.
+//! `cargo run --example loopback_tsa -- DIR [LATENCY_MS]` creates the TSA's CA and certificate in
+//! DIR, prints `url=http://127.0.0.1:PORT/tsa` and `ca=DIR/ca.pem`, and serves until it is killed.
+//! LATENCY_MS delays every answer, to stand in for a TSA across a network.
 
 #[path = "../tests/common/tsa.rs"]
 mod tsa;

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Stamping throughput and peak memory on 1,000 generated 1-megapixel JPEGs (or COUNT), two ways,
-# each compared with a baseline measured in the same run:
+# Stamping throughput and peak memory on 1,000 generated 1-megapixel JPEGs (or COUNT), each
+# compared with a baseline measured in the same run:
 #   1. in one process through the library (benches/stamp.rs), against the bare c2pa crate;
-#   2. the `synthmark stamp` command end to end, against `cp -r` of the same files (the I/O floor).
+#   2. the `synthmark stamp` command end to end, against `cp -r` of the same files (the I/O floor);
+#   3. the same command with RFC 3161 timestamps from a loopback TSA (`openssl ts -reply`, one
+#      request at a time), then from the same TSA answering 50 ms late like a TSA across a network,
+#      with one worker per core and with the default of four per core (latency hiding).
 # Usage: scripts/bench.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}"
+source scripts/loopback-tsa.sh
 count="${1:-1000}"
 cargo_flags=(--ignore-rust-version --quiet)
 
@@ -21,7 +25,7 @@ fi
 cargo build "${cargo_flags[@]}" --release
 bin="$CARGO_TARGET_DIR/release/synthmark"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'stop_loopback_tsa; rm -rf "$work"' EXIT
 cargo bench "${cargo_flags[@]}" --bench stamp -- --generate "$work/in" "$count"
 "$bin" keygen --out "$work/id" >/dev/null
 
@@ -31,11 +35,31 @@ measure() { # label, command... -> "seconds peak_kb"
   cat "$work/time.$label"
 }
 read -r base_s base_kb < <(measure copy cp -r "$work/in" "$work/copy")
-read -r stamp_s stamp_kb < <(measure stamp "$bin" stamp -q "$work/in" --out "$work/out" \
-  --cert "$work/id/cert.pem" --key "$work/id/key.pem" --generator "BenchDiffusion/1.0")
+sign=(--cert "$work/id/cert.pem" --key "$work/id/key.pem" --generator "BenchDiffusion/1.0")
+read -r stamp_s stamp_kb < <(measure stamp "$bin" stamp -q "$work/in" --out "$work/out" "${sign[@]}")
 stamped=$(find "$work/out" -type f | wc -l)
-awk -v n="$stamped" -v s="$stamp_s" -v kb="$stamp_kb" -v bs="$base_s" -v bkb="$base_kb" 'BEGIN {
-  printf "cp -r (baseline)       %8.1f images/s  peak RSS %6.1f MB\n", n / (bs > 0 ? bs : 0.01), bkb / 1024
-  printf "synthmark stamp        %8.1f images/s  peak RSS %6.1f MB  %.2fx the time of cp -r\n", n / s, kb / 1024, s / (bs > 0 ? bs : 0.01)
-}'
 [ "$stamped" -eq "$count" ] || { echo "only $stamped of $count images stamped" >&2; exit 1; }
+
+start_loopback_tsa "$work/tsa"
+read -r tsa_s tsa_kb < <(measure tsa "$bin" stamp -q "$work/in" --out "$work/out-tsa" "${sign[@]}" --tsa-url "$TSA_URL")
+stop_loopback_tsa
+start_loopback_tsa "$work/tsa-remote" 50
+cores=$(nproc)
+read -r far1_s far1_kb < <(measure far1 "$bin" stamp -q -j "$cores" "$work/in" --out "$work/out-far1" "${sign[@]}" --tsa-url "$TSA_URL")
+read -r far4_s far4_kb < <(measure far4 "$bin" stamp -q "$work/in" --out "$work/out-far4" "${sign[@]}" --tsa-url "$TSA_URL")
+for dir in out-tsa out-far1 out-far4; do
+  n=$(find "$work/$dir" -type f | wc -l)
+  [ "$n" -eq "$count" ] || { echo "only $n of $count images stamped with a timestamp" >&2; exit 1; }
+done
+
+awk -v n="$count" -v bs="$base_s" -v bkb="$base_kb" -v s="$stamp_s" -v kb="$stamp_kb" \
+    -v ts="$tsa_s" -v tkb="$tsa_kb" -v f1="$far1_s" -v f1kb="$far1_kb" -v f4="$far4_s" \
+    -v f4kb="$far4_kb" -v cores="$cores" 'BEGIN {
+  if (bs <= 0) bs = 0.01
+  line = "%-44s %8.1f images/s  peak RSS %6.1f MB  %s\n"
+  printf line, "cp -r (baseline)", n / bs, bkb / 1024, ""
+  printf line, "synthmark stamp", n / s, kb / 1024, sprintf("%.2fx the time of cp -r", s / bs)
+  printf line, "  + loopback TSA", n / ts, tkb / 1024, sprintf("%.2fx the time without TSA", ts / s)
+  printf line, sprintf("  + TSA 50 ms away, %d workers (-j %d)", cores, cores), n / f1, f1kb / 1024, sprintf("%.2fx the time without TSA", f1 / s)
+  printf line, sprintf("  + TSA 50 ms away, %d workers (default)", 4 * cores), n / f4, f4kb / 1024, sprintf("%.2fx the time without TSA", f4 / s)
+}'

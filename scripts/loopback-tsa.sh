@@ -1,12 +1,12 @@
 # Sourced by the scripts that need a time-stamping authority: starts the loopback RFC 3161 TSA
 # (examples/loopback_tsa.rs: `openssl ts -reply` behind a small HTTP server) and sets TSA_URL and
 # TSA_CA. The caller's EXIT trap must call stop_loopback_tsa.
-#   start_loopback_tsa DIR
+#   start_loopback_tsa DIR [LATENCY_MS]
 
 start_loopback_tsa() {
-  local dir="$1"
+  local dir="$1" latency="${2:-0}"
   cargo build --ignore-rust-version --quiet --example loopback_tsa
-  "$CARGO_TARGET_DIR/debug/examples/loopback_tsa" "$dir" >"$dir.out" 2>&1 &
+  "$CARGO_TARGET_DIR/debug/examples/loopback_tsa" "$dir" "$latency" >"$dir.out" 2>&1 &
   TSA_PID=$!
   for _ in $(seq 50); do
     grep -q '^ca=' "$dir.out" 2>/dev/null && break

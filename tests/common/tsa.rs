@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// How the TSA answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,12 @@ pub struct LoopbackTsa {
 impl LoopbackTsa {
     /// Creates the TSA's keys and certificates in `dir` and starts serving.
     pub fn start(dir: &Path, behaviour: Behaviour) -> LoopbackTsa {
+        Self::start_with_latency(dir, behaviour, Duration::ZERO)
+    }
+
+    /// Like [`LoopbackTsa::start`], answering each request `latency` late, like a TSA across a
+    /// network (the responses themselves are made one at a time).
+    pub fn start_with_latency(dir: &Path, behaviour: Behaviour, latency: Duration) -> LoopbackTsa {
         std::fs::create_dir_all(dir).unwrap();
         make_pki(dir);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
@@ -45,6 +52,7 @@ impl LoopbackTsa {
         let state = Arc::new(State {
             dir: dir.to_path_buf(),
             behaviour,
+            latency,
             openssl: Mutex::new(()),
             requests: requests.clone(),
         });
@@ -84,12 +92,14 @@ pub fn refusing_url() -> String {
 struct State {
     dir: PathBuf,
     behaviour: Behaviour,
+    latency: Duration,
     /// `openssl ts -reply` keeps a serial-number file: one at a time.
     openssl: Mutex<()>,
     requests: Arc<AtomicUsize>,
 }
 
 fn serve(stream: TcpStream, state: &State) {
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
     loop {
@@ -97,19 +107,24 @@ fn serve(stream: TcpStream, state: &State) {
             return; // connection closed
         };
         let id = state.requests.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(state.latency);
         let (status, reply) = match state.behaviour {
             Behaviour::Honest => ("200 OK", timestamp(state, id, &body)),
             Behaviour::Garbage => ("200 OK", b"this is not a timestamp response".to_vec()),
             Behaviour::ServerError => ("500 Internal Server Error", b"overloaded".to_vec()),
             Behaviour::Hang => loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
+                std::thread::sleep(Duration::from_secs(3600));
             },
         };
-        let head = format!(
+        // One write per answer (and no Nagle delay), so keep-alive requests do not stall on
+        // delayed acknowledgements.
+        let mut answer = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\n\r\n",
             reply.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&reply).is_err() {
+        )
+        .into_bytes();
+        answer.extend_from_slice(&reply);
+        if writer.write_all(&answer).is_err() {
             return;
         }
     }
