@@ -9,10 +9,16 @@
 mod tsa;
 
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "loopback-tsa".to_string());
-    let tsa = tsa::LoopbackTsa::start(std::path::Path::new(&dir), tsa::Behaviour::Honest);
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().unwrap_or_else(|| "loopback-tsa".to_string());
+    let latency_ms: u64 = args
+        .next()
+        .map_or(0, |ms| ms.parse().expect("LATENCY_MS is a number"));
+    let tsa = tsa::LoopbackTsa::start_with_latency(
+        std::path::Path::new(&dir),
+        tsa::Behaviour::Honest,
+        std::time::Duration::from_millis(latency_ms),
+    );
     println!("url={}", tsa.url);
     println!("ca={}", tsa.ca_pem.display());
     loop {
