@@ -89,6 +89,8 @@ pub enum StampError {
     },
     #[error("{path} already exists; pass --force to replace it")]
     OutputExists { path: PathBuf },
+    #[error("no timestamp from {url}: {reason}; check the TSA, or pass --tsa-optional to sign without one")]
+    Timestamp { url: String, reason: String },
 }
 
 /// A stamped image and what is worth telling the user about it.
@@ -190,14 +192,24 @@ impl Stamper {
             ),
             Some(tsa) => {
                 let signer = TimestampingSigner::new(self.signer.as_ref(), tsa);
-                let bytes = embed::sign(&self.context, &signer, format, to_sign, &spec)?;
-                let skipped = signer.skipped();
-                if let Some(reason) = &skipped {
-                    warnings.push(format!(
-                        "signed WITHOUT a timestamp (--tsa-optional): the TSA failed: {reason}"
-                    ));
+                let signed = embed::sign(&self.context, &signer, format, to_sign, &spec);
+                match (signed, signer.failure()) {
+                    (Ok(bytes), None) => (bytes, true),
+                    (Ok(bytes), Some(reason)) => {
+                        warnings.push(format!(
+                            "signed WITHOUT a timestamp (--tsa-optional): {}: {reason}",
+                            signer.url()
+                        ));
+                        (bytes, false)
+                    }
+                    (Err(_), Some(reason)) => {
+                        return Err(StampError::Timestamp {
+                            url: signer.url().to_string(),
+                            reason,
+                        })
+                    }
+                    (Err(err), None) => return Err(err.into()),
                 }
-                (bytes, skipped.is_none())
             }
         };
         Ok(Stamped {

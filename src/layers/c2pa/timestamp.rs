@@ -89,7 +89,8 @@ impl TsaClient {
 pub(crate) struct TimestampingSigner<'a> {
     inner: &'a dyn Signer,
     tsa: &'a TsaClient,
-    skipped: RefCell<Option<String>>,
+    /// Why the last timestamp request failed.
+    failure: RefCell<Option<String>>,
 }
 
 impl<'a> TimestampingSigner<'a> {
@@ -99,13 +100,18 @@ impl<'a> TimestampingSigner<'a> {
         TimestampingSigner {
             inner,
             tsa,
-            skipped: RefCell::new(None),
+            failure: RefCell::new(None),
         }
     }
 
-    /// Why the timestamp was left out (only with [`TsaOptions::optional`]).
-    pub fn skipped(&self) -> Option<String> {
-        self.skipped.borrow().clone()
+    /// Why the TSA gave no timestamp: with [`TsaOptions::optional`] the signature was made
+    /// without one, otherwise signing failed.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.borrow().clone()
+    }
+
+    pub fn url(&self) -> &str {
+        &self.tsa.options.url
     }
 }
 
@@ -133,11 +139,14 @@ impl Signer for TimestampingSigner<'_> {
     fn send_timestamp_request(&self, message: &[u8]) -> Option<c2pa::Result<Vec<u8>>> {
         match self.tsa.request(message) {
             Ok(token) => Some(Ok(token)),
-            Err(err) if self.tsa.options.optional => {
-                *self.skipped.borrow_mut() = Some(format!("{}: {err}", self.tsa.options.url));
-                None
+            Err(err) => {
+                *self.failure.borrow_mut() = Some(err.to_string());
+                if self.tsa.options.optional {
+                    None
+                } else {
+                    Some(Err(err))
+                }
             }
-            Err(err) => Some(Err(err)),
         }
     }
 }
