@@ -183,90 +183,49 @@ fn timestamp(state: &State, id: usize, query: &[u8]) -> Vec<u8> {
 /// A root CA and a TSA certificate (EKU timeStamping, critical), valid ten years, made with the
 /// openssl command line, plus the `openssl ts` configuration.
 fn make_pki(dir: &Path) {
-    let run = |args: &[&str]| {
+    // `command` is split on whitespace; `quoted` arguments (subjects) are passed as they are.
+    let run = |command: &str, quoted: &[&str]| {
         let output = Command::new("openssl")
-            .args(args)
+            .args(command.split_whitespace())
+            .args(quoted)
             .current_dir(dir)
             .output()
             .expect("openssl");
         assert!(
             output.status.success(),
-            "openssl {args:?}: {}",
+            "openssl {command}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     };
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "ca.key",
-    ]);
-    run(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca.key",
-        "-sha256",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=synthmark test TSA root/O=synthmark tests",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-addext",
-        "subjectKeyIdentifier=hash",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "tsa.key",
-    ]);
-    run(&[
-        "req",
-        "-new",
-        "-key",
-        "tsa.key",
-        "-subj",
-        "/CN=synthmark loopback TSA/O=synthmark tests",
-        "-out",
-        "tsa.csr",
-    ]);
+    let new_key = |file: &str| {
+        run(
+            &format!("ecparam -name prime256v1 -genkey -noout -out {file}"),
+            &[],
+        )
+    };
+    new_key("ca.key");
+    run(
+        "req -x509 -new -key ca.key -sha256 -days 3650 -out ca.pem \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+         -addext subjectKeyIdentifier=hash -subj",
+        &["/CN=synthmark test TSA root/O=synthmark tests"],
+    );
+    new_key("tsa.key");
+    run(
+        "req -new -key tsa.key -out tsa.csr -subj",
+        &["/CN=synthmark loopback TSA/O=synthmark tests"],
+    );
     std::fs::write(
         dir.join("tsa.ext"),
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
          extendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
     )
     .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "tsa.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-sha256",
-        "-extfile",
-        "tsa.ext",
-        "-out",
-        "tsa.pem",
-    ]);
+    run(
+        "x509 -req -in tsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
+         -extfile tsa.ext -out tsa.pem",
+        &[],
+    );
     std::fs::write(dir.join("serial"), "01\n").unwrap();
     let d = dir.display();
     std::fs::write(
