@@ -275,6 +275,14 @@ fn a_timestamped_label_outlives_its_certificate_and_an_untimestamped_one_expires
     assert_eq!(reports[0]["verdict"], "labelled-ai", "{}", reports[0]);
     assert_eq!(reports[0]["trust"], "trusted", "{}", reports[0]);
     assert_eq!(reports[0]["timestamp"]["trusted"], true, "{}", reports[0]);
+    let still_valid = reports[0]["evidence"].as_array().unwrap().iter().any(|e| {
+        e["finding"] == "timestamp"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("the signature was made before that")
+    });
+    assert!(still_valid, "{}", reports[0]);
     assert_eq!(reports[1]["verdict"], "labelled-ai", "{}", reports[1]);
     assert_eq!(reports[1]["trust"], "expired", "{}", reports[1]);
     let explained = reports[1]["evidence"].as_array().unwrap().iter().any(|e| {

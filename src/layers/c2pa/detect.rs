@@ -34,6 +34,12 @@ pub struct SignerInfo {
     pub time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_generator: Option<String>,
+    /// When the signing certificate expires (or expired), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// The signing certificate has expired by now.
+    #[serde(skip)]
+    pub expired_now: bool,
 }
 
 /// The RFC 3161 timestamp on a signature.
@@ -150,10 +156,19 @@ fn analyse(reader: &Reader) -> C2paFindings {
     let all_codes = || successes.iter().chain(failures).chain(informational);
     let timestamp = timestamp_info(all_codes(), findings.signer.as_ref());
     match (&timestamp, findings.trust) {
-        (Some(ts), _) => findings.evidence.push(
-            Evidence::new(Layer::C2pa, Finding::Timestamp, describe_timestamp(ts))
-                .with_value(ts.time.clone().unwrap_or_default()),
-        ),
+        (Some(ts), _) => {
+            let mut detail = describe_timestamp(ts);
+            let signer = findings.signer.as_ref();
+            if let Some(expired) = signer.filter(|s| s.expired_now).and_then(|s| s.not_after.as_ref()) {
+                detail.push_str(&format!(
+                    "; the signing certificate expired on {expired}, and the timestamp shows the signature was made before that"
+                ));
+            }
+            findings.evidence.push(
+                Evidence::new(Layer::C2pa, Finding::Timestamp, detail)
+                    .with_value(ts.time.clone().unwrap_or_default()),
+            )
+        }
         (None, Some(Trust::Expired)) => findings.evidence.push(Evidence::new(
             Layer::C2pa,
             Finding::TrustFinding,
@@ -238,6 +253,7 @@ fn describe_timestamp(ts: &TimestampInfo) -> String {
 
 fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
     let info = manifest.signature_info();
+    let validity = info.and_then(|i| leaf_validity(i.cert_chain()));
     SignerInfo {
         manifest: label.to_string(),
         common_name: info.and_then(|i| i.common_name.clone()),
@@ -248,7 +264,23 @@ fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
             .claim_generator()
             .map(str::to_string)
             .or_else(|| claim_generator_name(manifest)),
+        expired_now: validity.as_ref().is_some_and(|(_, expired)| *expired),
+        not_after: validity.map(|(not_after, _)| not_after),
     }
+}
+
+/// The signing certificate's end of validity (RFC 3339) and whether it has passed.
+fn leaf_validity(cert_chain_pem: &str) -> Option<(String, bool)> {
+    use x509_parser::prelude::{FromDer, Pem, X509Certificate};
+    let pem = Pem::iter_from_buffer(cert_chain_pem.as_bytes())
+        .next()?
+        .ok()?;
+    let (_, cert) = X509Certificate::from_der(&pem.contents).ok()?;
+    let not_after = cert.validity().not_after.to_datetime();
+    let text = not_after
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()?;
+    Some((text, not_after < time::OffsetDateTime::now_utc()))
 }
 
 fn claim_generator_name(manifest: &Manifest) -> Option<String> {
