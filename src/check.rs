@@ -1,5 +1,6 @@
 //! The checking pipeline, in one place:
-//! bytes → sniff format → gather evidence from every layer → verdict ([`crate::verdict::decide`]).
+//! bytes → sniff format → gather evidence from every layer (C2PA, XMP) → verdict
+//! ([`crate::verdict::decide`]).
 //!
 //! A [`Checker`] is built once (trust anchors, context) and shared by every thread of a batch.
 //! Checking never fails as a whole: an unreadable file yields a [`Report`] with verdict `error`
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
+use crate::layers::xmp;
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
 
 /// How images are checked.
@@ -160,7 +162,9 @@ impl Checker {
             Err(err) => return Report::error(path, err.to_string()),
         };
         let c2pa = detect::detect(&self.context, format, bytes);
-        let decision = decide(&c2pa.evidence);
+        let mut evidence = c2pa.evidence;
+        evidence.extend(xmp::detect::detect(format, bytes));
+        let decision = decide(&evidence);
         Report {
             path,
             verdict: decision.verdict,
@@ -170,7 +174,7 @@ impl Checker {
             sha256: Some(hex(&Sha256::digest(bytes))),
             signer: c2pa.signer,
             timestamp: c2pa.timestamp,
-            evidence: c2pa.evidence,
+            evidence,
             error: None,
         }
     }

@@ -16,6 +16,8 @@ use serde::Serialize;
 pub enum Verdict {
     /// An intact C2PA manifest declares an AI source type (in the active manifest or an ingredient).
     LabelledAi,
+    /// Another layer shows AI (unsigned IPTC metadata, ...), but no intact signed label declares it.
+    UnlabelledAi,
     /// No machine-readable AI evidence was found.
     NoSignal,
     /// Credentials are present but a hash or signature does not verify, or they cannot be parsed.
@@ -29,6 +31,7 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::LabelledAi => "labelled-ai",
+            Verdict::UnlabelledAi => "unlabelled-ai",
             Verdict::NoSignal => "no-signal",
             Verdict::Tampered => "tampered",
             Verdict::Error => "error",
@@ -87,6 +90,8 @@ impl fmt::Display for Trust {
 pub enum Layer {
     /// Signed C2PA metadata (the manifest store).
     C2pa,
+    /// The image's own XMP packet (IPTC and other AI properties); unsigned.
+    Xmp,
 }
 
 impl Layer {
@@ -94,6 +99,7 @@ impl Layer {
     pub fn as_str(self) -> &'static str {
         match self {
             Layer::C2pa => "c2pa",
+            Layer::Xmp => "xmp",
         }
     }
 }
@@ -103,8 +109,11 @@ impl Layer {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Finding {
-    /// A manifest declares an AI digital source type (`value` holds the URI).
+    /// A layer declares an AI digital source type (`value` holds the URI or code).
     AiSourceType,
+    /// A layer declares AI involvement some other way: an AI credit line, an IPTC AI field, a
+    /// regulatory AI label (`value` holds what was found).
+    AiDeclaration,
     /// A manifest declares a source type that is not AI (`value` holds the URI).
     SourceType,
     /// Signed credentials were found (`detail` names the signer).
@@ -128,6 +137,8 @@ pub enum Finding {
 pub struct Evidence {
     pub layer: Layer,
     pub finding: Finding,
+    /// The observation is covered by a cryptographic signature (C2PA), not plain metadata.
+    pub signed: bool,
     /// One human-readable line.
     pub detail: String,
     /// The C2PA manifest the observation is about, when there is one.
@@ -147,6 +158,7 @@ impl Evidence {
         Evidence {
             layer,
             finding,
+            signed: layer == Layer::C2pa,
             detail: detail.into(),
             manifest: None,
             code: None,
@@ -181,30 +193,41 @@ pub struct Decision {
 }
 
 /// The verdict policy. Broken credentials outrank everything (a label that does not verify is
-/// not a label); then an AI declaration in intact credentials; otherwise there is no signal.
+/// not a label); then an AI declaration in intact signed credentials; then AI evidence from any
+/// unsigned layer; otherwise there is no signal.
 pub fn decide(evidence: &[Evidence]) -> Decision {
-    let layers_with = |findings: &[Finding]| -> Vec<Layer> {
+    let layers_where = |keep: &dyn Fn(&Evidence) -> bool| -> Vec<Layer> {
         let mut layers: Vec<Layer> = evidence
             .iter()
-            .filter(|e| findings.contains(&e.finding))
+            .filter(|e| keep(e))
             .map(|e| e.layer)
             .collect();
         layers.sort();
         layers.dedup();
         layers
     };
-    let broken = layers_with(&[Finding::IntegrityFailure, Finding::Unreadable]);
+    let broken =
+        layers_where(&|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable));
     if !broken.is_empty() {
         return Decision {
             verdict: Verdict::Tampered,
             rests_on: broken,
         };
     }
-    let labelled = layers_with(&[Finding::AiSourceType]);
+    let labelled = layers_where(&|e| e.signed && e.finding == Finding::AiSourceType);
     if !labelled.is_empty() {
         return Decision {
             verdict: Verdict::LabelledAi,
             rests_on: labelled,
+        };
+    }
+    let unlabelled = layers_where(&|e| {
+        !e.signed && matches!(e.finding, Finding::AiSourceType | Finding::AiDeclaration)
+    });
+    if !unlabelled.is_empty() {
+        return Decision {
+            verdict: Verdict::UnlabelledAi,
+            rests_on: unlabelled,
         };
     }
     Decision {
@@ -244,6 +267,22 @@ mod tests {
             decide(&[ev(Finding::Unreadable)]).verdict,
             Verdict::Tampered
         );
+    }
+
+    #[test]
+    fn unsigned_ai_evidence_is_unlabelled_and_a_signed_label_wins() {
+        let xmp = Evidence::new(Layer::Xmp, Finding::AiSourceType, "iptc");
+        assert!(!xmp.signed);
+        let d = decide(std::slice::from_ref(&xmp));
+        assert_eq!(d.verdict, Verdict::UnlabelledAi);
+        assert_eq!(d.rests_on, vec![Layer::Xmp]);
+        let both = decide(&[xmp.clone(), ev(Finding::AiSourceType)]);
+        assert_eq!(both.verdict, Verdict::LabelledAi);
+        assert_eq!(both.rests_on, vec![Layer::C2pa]);
+        let broken = decide(&[xmp, ev(Finding::IntegrityFailure)]);
+        assert_eq!(broken.verdict, Verdict::Tampered);
+        let declared = Evidence::new(Layer::Xmp, Finding::AiDeclaration, "credit");
+        assert_eq!(decide(&[declared]).verdict, Verdict::UnlabelledAi);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Real third-party files from `../shared/corpus/dev`: every file whose expected verdict rests on
-//! C2PA alone (the `c2pa-*` categories of MANIFEST.tsv) must get that verdict.
+//! the layers synthmark reads so far (the `c2pa-*` and `iptc-ai` categories of MANIFEST.tsv) must
+//! get that verdict.
 //!
 //! The corpus lives beside the repository (CI has it). Outside CI, a missing corpus skips the
 //! test with a note; in CI (`CI=true`) it is a failure.
@@ -21,7 +22,7 @@ fn corpus_dir() -> Option<PathBuf> {
 }
 
 #[test]
-fn c2pa_categories_get_their_expected_verdicts() {
+fn c2pa_and_iptc_categories_get_their_expected_verdicts() {
     let Some(dir) = corpus_dir() else { return };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
     let mut lines = manifest.lines();
@@ -38,7 +39,7 @@ fn c2pa_categories_get_their_expected_verdicts() {
     let mut wrong = Vec::new();
     for line in lines {
         let fields: Vec<&str> = line.split('\t').collect();
-        if !fields[category].starts_with("c2pa") {
+        if !(fields[category].starts_with("c2pa") || fields[category] == "iptc-ai") {
             continue;
         }
         let report = checker.check_file(&dir.join(fields[file]));
@@ -51,12 +52,15 @@ fn c2pa_categories_get_their_expected_verdicts() {
             ));
         }
     }
-    assert!(checked >= 15, "only {checked} C2PA files in the corpus");
+    assert!(
+        checked >= 20,
+        "only {checked} C2PA and IPTC files in the corpus"
+    );
     assert!(
         wrong.is_empty(),
         "{} of {checked} wrong:\n{}",
         wrong.len(),
         wrong.join("\n")
     );
-    eprintln!("{checked} C2PA corpus files, all with their expected verdicts");
+    eprintln!("{checked} C2PA and IPTC corpus files, all with their expected verdicts");
 }

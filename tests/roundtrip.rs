@@ -28,11 +28,12 @@ fn trusting_checker() -> Checker {
     .unwrap()
 }
 
+/// The AI source types the signed C2PA credentials declare.
 fn ai_values(report: &Report) -> Vec<String> {
     report
         .evidence
         .iter()
-        .filter(|e| e.finding == Finding::AiSourceType)
+        .filter(|e| e.signed && e.finding == Finding::AiSourceType)
         .filter_map(|e| e.value.clone())
         .collect()
 }
@@ -112,7 +113,7 @@ fn a_flipped_pixel_byte_is_tampering() {
 }
 
 #[test]
-fn stripped_credentials_leave_no_signal() {
+fn stripped_credentials_leave_unsigned_xmp_or_nothing() {
     let stamper = default_stamper();
     let checker = trusting_checker();
     let jpeg = stamper
@@ -122,7 +123,9 @@ fn stripped_credentials_leave_no_signal() {
     let stripped = strip_jpeg_app11(&jpeg);
     assert!(stripped.len() < jpeg.len());
     let report = checker.check_bytes(&stripped);
-    assert_eq!(report.verdict, Verdict::NoSignal, "{report:#?}");
+    // The signed label is gone; the unsigned IPTC source type in the XMP survives.
+    assert_eq!(report.verdict, Verdict::UnlabelledAi, "{report:#?}");
+    assert_eq!(report.rests_on, vec![synthmark::Layer::Xmp]);
     assert_eq!(report.trust, None);
 
     let png = stamper
@@ -325,4 +328,25 @@ fn stamper_and_checker_are_shareable_across_threads() {
             });
         }
     });
+}
+
+#[test]
+fn a_meta_style_iptc_label_without_credentials_is_unlabelled_ai() {
+    // Meta AI writes the IPTC namespace under the `iptcExt` prefix with a bare code.
+    let packet = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:iptcExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" iptcExt:DigitalSourceType="trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>"#;
+    let jpeg = image_bytes(Format::Jpeg);
+    let mut payload = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
+    payload.extend_from_slice(packet.as_bytes());
+    let mut tagged = jpeg[..2].to_vec();
+    tagged.extend_from_slice(&[0xFF, 0xE1]);
+    tagged.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    tagged.extend_from_slice(&payload);
+    tagged.extend_from_slice(&jpeg[2..]);
+
+    let report = trusting_checker().check_bytes(&tagged);
+    assert_eq!(report.verdict, Verdict::UnlabelledAi, "{report:#?}");
+    assert_eq!(report.rests_on, vec![synthmark::Layer::Xmp]);
+    let evidence = &report.evidence[0];
+    assert!(!evidence.signed);
+    assert_eq!(evidence.value.as_deref(), Some("trainedAlgorithmicMedia"));
 }

@@ -148,7 +148,13 @@ fn headline(report: &Report) -> String {
         Verdict::Tampered => {
             first(Finding::IntegrityFailure).or_else(|| first(Finding::Unreadable))
         }
-        Verdict::LabelledAi => first(Finding::AiSourceType),
+        Verdict::LabelledAi => report
+            .evidence
+            .iter()
+            .find(|e| e.signed && e.finding == Finding::AiSourceType),
+        Verdict::UnlabelledAi => report.evidence.iter().find(|e| {
+            !e.signed && matches!(e.finding, Finding::AiSourceType | Finding::AiDeclaration)
+        }),
         _ => first(Finding::RemoteManifest)
             .or_else(|| first(Finding::SourceType))
             .or_else(|| first(Finding::Credentials)),

@@ -11,6 +11,7 @@
 
 use crate::format::Format;
 
+pub mod detect;
 mod gif;
 mod jpeg;
 mod png;
@@ -77,16 +78,27 @@ pub fn read_packet(format: Format, image: &[u8]) -> Option<String> {
 /// prefix bound to the IPTC Extension namespace.
 pub fn read_digital_source_type(format: Format, image: &[u8]) -> Option<String> {
     let packet = read_packet(format, image)?;
-    prefixes(&packet)
-        .iter()
-        .find_map(|prefix| property(&packet, prefix).map(|(value, _)| value))
+    find_property(&packet, IPTC_EXT_NS, "Iptc4xmpExt", "DigitalSourceType")
 }
 
-/// Prefixes bound to the IPTC Extension namespace, plus the conventional `Iptc4xmpExt`.
-fn prefixes(packet: &str) -> Vec<String> {
-    let mut found = vec!["Iptc4xmpExt".to_string()];
+/// The value of `local` in `namespace` anywhere in `packet`, under the prefix the packet binds to
+/// the namespace or the conventional one.
+pub(crate) fn find_property(
+    packet: &str,
+    namespace: &str,
+    conventional: &str,
+    local: &str,
+) -> Option<String> {
+    prefixes(packet, namespace, conventional)
+        .iter()
+        .find_map(|prefix| property(packet, prefix, local).map(|(value, _)| value))
+}
+
+/// Prefixes bound to `namespace` in the packet, plus the `conventional` one.
+fn prefixes(packet: &str, namespace: &str, conventional: &str) -> Vec<String> {
+    let mut found = vec![conventional.to_string()];
     for quote in ['"', '\''] {
-        let binding = format!("={quote}{IPTC_EXT_NS}{quote}");
+        let binding = format!("={quote}{namespace}{quote}");
         let mut rest = packet;
         while let Some(at) = rest.find(&binding) {
             let before = &rest[..at];
@@ -102,10 +114,11 @@ fn prefixes(packet: &str) -> Vec<String> {
     found
 }
 
-/// Finds `prefix:DigitalSourceType` as an attribute or an element; returns the unescaped value and
-/// the byte range of the raw (escaped) value inside `packet`.
-fn property(packet: &str, prefix: &str) -> Option<(String, std::ops::Range<usize>)> {
-    let name = format!("{prefix}:DigitalSourceType");
+/// Finds `prefix:local` as an attribute or an element (simple text, `rdf:resource`, or the first
+/// `rdf:li` of an `rdf:Alt`/`Seq`/`Bag`); returns the unescaped value and the byte range of the
+/// raw (escaped) value inside `packet`.
+fn property(packet: &str, prefix: &str, local: &str) -> Option<(String, std::ops::Range<usize>)> {
+    let name = format!("{prefix}:{local}");
     let mut search = 0;
     while let Some(found) = packet[search..].find(&name) {
         let at = search + found;
@@ -120,7 +133,6 @@ fn property(packet: &str, prefix: &str) -> Option<(String, std::ops::Range<usize
             continue;
         }
         if before == Some('<') {
-            // Element form: text content, or an rdf:resource attribute.
             let close = after.find('>')?;
             let tag = &after[..close];
             if let Some(range) = attribute_value(tag, "rdf:resource") {
@@ -128,7 +140,14 @@ fn property(packet: &str, prefix: &str) -> Option<(String, std::ops::Range<usize
                 let range = start..start + range.len();
                 return Some((unescape(&packet[range.clone()]), range));
             }
-            let start = at + name.len() + close + 1;
+            let mut start = at + name.len() + close + 1;
+            let end_tag = format!("</{name}>");
+            let element_end = start + packet[start..].find(&end_tag).unwrap_or(0);
+            if packet[start..].trim_start().starts_with("<rdf:") {
+                // A container: the first list item.
+                let item = start + packet[start..element_end].find("<rdf:li")?;
+                start = item + packet[item..element_end].find('>')? + 1;
+            }
             let end = start + packet[start..].find('<')?;
             return Some((unescape(packet[start..end].trim()), start..end));
         }
@@ -172,8 +191,8 @@ fn packet_with_source_type(existing: Option<&str>, source_type: &str) -> Result<
              </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>"
         ));
     };
-    for prefix in prefixes(packet) {
-        if let Some((_, range)) = property(packet, &prefix) {
+    for prefix in prefixes(packet, IPTC_EXT_NS, "Iptc4xmpExt") {
+        if let Some((_, range)) = property(packet, &prefix, "DigitalSourceType") {
             let mut edited = packet.to_string();
             edited.replace_range(range, &value);
             return Ok(edited);
@@ -347,17 +366,29 @@ mod tests {
     fn reads_other_prefixes_element_form_and_bare_codes() {
         let meta = r#"<rdf:Description xmlns:iptcExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" iptcExt:DigitalSourceType="trainedAlgorithmicMedia"/>"#;
         assert_eq!(
-            prefixes(meta)
-                .iter()
-                .find_map(|p| property(meta, p).map(|(v, _)| v))
-                .as_deref(),
+            find_property(meta, IPTC_EXT_NS, "Iptc4xmpExt", "DigitalSourceType").as_deref(),
             Some("trainedAlgorithmicMedia")
         );
         let element = "<rdf:Description><Iptc4xmpExt:DigitalSourceType>http://x/a&amp;b</Iptc4xmpExt:DigitalSourceType></rdf:Description>";
-        assert_eq!(property(element, "Iptc4xmpExt").unwrap().0, "http://x/a&b");
+        assert_eq!(
+            property(element, "Iptc4xmpExt", "DigitalSourceType")
+                .unwrap()
+                .0,
+            "http://x/a&b"
+        );
         let resource = r#"<Iptc4xmpExt:DigitalSourceType rdf:resource="http://x/y"/>"#;
-        assert_eq!(property(resource, "Iptc4xmpExt").unwrap().0, "http://x/y");
-        assert!(property("<x:DigitalSourceTypeX/>", "x").is_none());
+        assert_eq!(
+            property(resource, "Iptc4xmpExt", "DigitalSourceType")
+                .unwrap()
+                .0,
+            "http://x/y"
+        );
+        assert!(property("<x:DigitalSourceTypeX/>", "x", "DigitalSourceType").is_none());
+        let alt = r#"<photoshop:Credit><rdf:Alt><rdf:li xml:lang="x-default">Made with Google AI</rdf:li></rdf:Alt></photoshop:Credit>"#;
+        assert_eq!(
+            property(alt, "photoshop", "Credit").unwrap().0,
+            "Made with Google AI"
+        );
     }
 
     #[test]
