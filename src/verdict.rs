@@ -92,6 +92,8 @@ pub enum Layer {
     C2pa,
     /// The image's own XMP packet (IPTC and other AI properties); unsigned.
     Xmp,
+    /// Generation parameters that generators write into PNG text chunks and EXIF; unsigned.
+    GeneratorMetadata,
 }
 
 impl Layer {
@@ -100,6 +102,7 @@ impl Layer {
         match self {
             Layer::C2pa => "c2pa",
             Layer::Xmp => "xmp",
+            Layer::GeneratorMetadata => "generator-metadata",
         }
     }
 }
@@ -114,6 +117,8 @@ pub enum Finding {
     /// A layer declares AI involvement some other way: an AI credit line, an IPTC AI field, a
     /// regulatory AI label (`value` holds what was found).
     AiDeclaration,
+    /// Generation metadata a known generator writes (`value` holds the tool).
+    GeneratorTrace,
     /// A manifest declares a source type that is not AI (`value` holds the URI).
     SourceType,
     /// Signed credentials were found (`detail` names the signer).
@@ -222,7 +227,11 @@ pub fn decide(evidence: &[Evidence]) -> Decision {
         };
     }
     let unlabelled = layers_where(&|e| {
-        !e.signed && matches!(e.finding, Finding::AiSourceType | Finding::AiDeclaration)
+        !e.signed
+            && matches!(
+                e.finding,
+                Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace
+            )
     });
     if !unlabelled.is_empty() {
         return Decision {

@@ -153,7 +153,11 @@ fn headline(report: &Report) -> String {
             .iter()
             .find(|e| e.signed && e.finding == Finding::AiSourceType),
         Verdict::UnlabelledAi => report.evidence.iter().find(|e| {
-            !e.signed && matches!(e.finding, Finding::AiSourceType | Finding::AiDeclaration)
+            !e.signed
+                && matches!(
+                    e.finding,
+                    Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace
+                )
         }),
         _ => first(Finding::RemoteManifest)
             .or_else(|| first(Finding::SourceType))

@@ -3,4 +3,5 @@
 //! verdict; it reports evidence (see [`crate::verdict`]).
 
 pub mod c2pa;
+pub mod traces;
 pub mod xmp;

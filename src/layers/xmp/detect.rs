@@ -99,14 +99,14 @@ fn detect_in_packet(packet: &str) -> Vec<Evidence> {
         }
     }
     if let Some(label) = find_property(packet, TC260_NS, "TC260", "AIGC") {
-        evidence.push(aigc_evidence(&label));
+        evidence.push(aigc_evidence(Layer::Xmp, &label));
     }
     evidence
 }
 
 /// The GB 45438-2025 implicit label: JSON whose `Label` is 1 (generated), 2 (possibly generated)
 /// or 3 (suspected). Only 1 is a declaration; 2 and 3 are reported as information.
-pub(crate) fn aigc_evidence(label_json: &str) -> Evidence {
+pub(crate) fn aigc_evidence(layer: Layer, label_json: &str) -> Evidence {
     let parsed: Option<serde_json::Value> = serde_json::from_str(label_json).ok();
     let label = parsed.as_ref().and_then(|v| match &v["Label"] {
         serde_json::Value::String(s) => Some(s.clone()),
@@ -126,7 +126,7 @@ pub(crate) fn aigc_evidence(label_json: &str) -> Evidence {
         _ => (Finding::SourceType, "an unrecognised label"),
     };
     Evidence::new(
-        Layer::Xmp,
+        layer,
         finding,
         format!("unsigned GB 45438-2025 implicit label (TC260 AIGC) says {meaning}{by}"),
     )
@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(findings(aigc)[0].0, Finding::AiDeclaration);
         let maybe = r#"<rdf:Description xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/" TC260:AIGC='{"Label":"2"}'/>"#;
         assert_eq!(findings(maybe)[0].0, Finding::SourceType);
-        assert_eq!(aigc_evidence("not json").finding, Finding::SourceType);
+        assert_eq!(
+            aigc_evidence(Layer::Xmp, "not json").finding,
+            Finding::SourceType
+        );
     }
 
     #[test]
