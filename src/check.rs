@@ -1,6 +1,6 @@
 //! The checking pipeline, in one place:
-//! bytes → sniff format → gather evidence from every layer (C2PA, XMP, generator metadata) →
-//! verdict
+//! bytes → sniff format → gather evidence from every layer (C2PA, XMP, generator metadata,
+//! stealth metadata) → verdict
 //! ([`crate::verdict::decide`]).
 //!
 //! A [`Checker`] is built once (trust anchors, context) and shared by every thread of a batch.
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
-use crate::layers::{traces, xmp};
+use crate::layers::{stealth, traces, xmp};
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
 
 /// How images are checked.
@@ -166,6 +166,7 @@ impl Checker {
         let mut evidence = c2pa.evidence;
         evidence.extend(xmp::detect::detect(format, bytes));
         evidence.extend(traces::detect(format, bytes));
+        evidence.extend(stealth::detect(format, bytes));
         let decision = decide(&evidence);
         Report {
             path,

@@ -94,6 +94,8 @@ pub enum Layer {
     Xmp,
     /// Generation parameters that generators write into PNG text chunks and EXIF; unsigned.
     GeneratorMetadata,
+    /// Generation parameters hidden in the least-significant bits of the pixels; unsigned.
+    StealthMetadata,
 }
 
 impl Layer {
@@ -103,6 +105,7 @@ impl Layer {
             Layer::C2pa => "c2pa",
             Layer::Xmp => "xmp",
             Layer::GeneratorMetadata => "generator-metadata",
+            Layer::StealthMetadata => "stealth-metadata",
         }
     }
 }

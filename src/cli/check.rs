@@ -120,7 +120,7 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
         .clamp(4, 60);
     writeln!(
         out,
-        "{:<11}  {:<9}  {:<path_width$}  EVIDENCE",
+        "{:<13}  {:<9}  {:<path_width$}  EVIDENCE",
         "VERDICT", "TRUST", "PATH"
     )?;
     for report in reports {
@@ -128,7 +128,7 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
         let path = report.path.as_deref().unwrap_or("-");
         writeln!(
             out,
-            "{:<11}  {:<9}  {:<path_width$}  {}",
+            "{:<13}  {:<9}  {:<path_width$}  {}",
             report.verdict.as_str(),
             trust,
             path,

@@ -3,5 +3,6 @@
 //! verdict; it reports evidence (see [`crate::verdict`]).
 
 pub mod c2pa;
+pub mod stealth;
 pub mod traces;
 pub mod xmp;
