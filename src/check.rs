@@ -18,7 +18,7 @@ use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::{stealth, traces, xmp};
-use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
+use crate::verdict::{decide, Evidence, Finding, Layer, Trust, Verdict};
 
 /// How images are checked.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +82,8 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     pub verdict: Verdict,
+    /// The verdict in one sentence a moderator understands.
+    pub explanation: String,
     /// Trust in the signer of the credentials; `null` when there are none.
     pub trust: Option<Trust>,
     /// The layers the verdict rests on.
@@ -107,9 +109,11 @@ pub struct Report {
 impl Report {
     /// A report for a file that could not be checked.
     pub fn error(path: Option<String>, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
         Report {
             path,
             verdict: Verdict::Error,
+            explanation: format!("The file could not be checked: {reason}."),
             trust: None,
             rests_on: Vec::new(),
             format: None,
@@ -117,7 +121,7 @@ impl Report {
             signer: None,
             timestamp: None,
             evidence: Vec::new(),
-            error: Some(reason.into()),
+            error: Some(reason),
         }
     }
 }
@@ -168,9 +172,10 @@ impl Checker {
         evidence.extend(traces::detect(format, bytes));
         evidence.extend(stealth::detect(format, bytes));
         let decision = decide(&evidence);
-        Report {
+        let mut report = Report {
             path,
             verdict: decision.verdict,
+            explanation: String::new(),
             trust: c2pa.trust,
             rests_on: decision.rests_on,
             format: Some(format),
@@ -179,7 +184,62 @@ impl Checker {
             timestamp: c2pa.timestamp,
             evidence,
             error: None,
+        };
+        report.explanation = explain(&report);
+        report
+    }
+}
+
+/// One sentence for a moderator: what the verdict rests on, and what it does not prove.
+fn explain(report: &Report) -> String {
+    let unsigned_ai = report.evidence.iter().find(|e| {
+        !e.signed
+            && matches!(
+                e.finding,
+                Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace
+            )
+    });
+    match report.verdict {
+        Verdict::LabelledAi => {
+            let signer = report.signer.as_ref();
+            let who = signer
+                .and_then(|s| s.common_name.as_deref().or(s.issuer.as_deref()))
+                .unwrap_or("an unnamed signer");
+            let trust = match report.trust {
+                Some(Trust::Trusted) => "a trusted signer",
+                Some(Trust::Expired) => "a signer whose certificate has expired",
+                Some(Trust::Revoked) => "a revoked signer",
+                _ => "a signer not on the configured trust list",
+            };
+            format!("Signed C2PA credentials from {who} ({trust}) declare this image AI-generated, and they verify.")
         }
+        Verdict::UnlabelledAi => {
+            let (what, detail) = match unsigned_ai {
+                Some(e) if e.layer == Layer::StealthMetadata => {
+                    ("metadata hidden in its pixels", e.value.clone().unwrap_or_default())
+                }
+                Some(e) if e.layer == Layer::GeneratorMetadata => {
+                    ("generator metadata", e.value.clone().unwrap_or_default())
+                }
+                Some(e) => ("unsigned IPTC/XMP metadata", e.detail.clone()),
+                None => ("unsigned metadata", String::new()),
+            };
+            format!("Its {what} shows it was made with AI ({detail}), but no valid signed label declares it.")
+        }
+        Verdict::Tampered => {
+            let cause = report
+                .evidence
+                .iter()
+                .find(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable))
+                .map(|e| e.code.clone().unwrap_or_else(|| e.detail.clone()))
+                .unwrap_or_default();
+            format!("It carries C2PA credentials that fail verification ({cause}), so its label cannot be relied on.")
+        }
+        Verdict::NoSignal => "No machine-readable AI label or generator trace was found; that does not prove the image is not AI-generated.".to_string(),
+        Verdict::Error => format!(
+            "The file could not be checked: {}.",
+            report.error.as_deref().unwrap_or("unknown reason")
+        ),
     }
 }
 

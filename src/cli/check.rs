@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
-use synthmark::{CheckOptions, Checker, Finding, Report, Verdict};
+use synthmark::{CheckOptions, Checker, Report, Verdict};
 
 use super::batch::{self, Progress};
 use super::inputs;
@@ -120,7 +120,7 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
         .clamp(4, 60);
     writeln!(
         out,
-        "{:<13}  {:<9}  {:<path_width$}  EVIDENCE",
+        "{:<13}  {:<9}  {:<path_width$}  WHY",
         "VERDICT", "TRUST", "PATH"
     )?;
     for report in reports {
@@ -132,49 +132,10 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
             report.verdict.as_str(),
             trust,
             path,
-            headline(report)
+            report.explanation
         )?;
     }
     Ok(())
-}
-
-/// The one piece of evidence that best explains the verdict.
-fn headline(report: &Report) -> String {
-    if let Some(error) = &report.error {
-        return error.clone();
-    }
-    let first = |finding: Finding| report.evidence.iter().find(|e| e.finding == finding);
-    let key = match report.verdict {
-        Verdict::Tampered => {
-            first(Finding::IntegrityFailure).or_else(|| first(Finding::Unreadable))
-        }
-        Verdict::LabelledAi => report
-            .evidence
-            .iter()
-            .find(|e| e.signed && e.finding == Finding::AiSourceType),
-        Verdict::UnlabelledAi => report.evidence.iter().find(|e| {
-            !e.signed
-                && matches!(
-                    e.finding,
-                    Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace
-                )
-        }),
-        _ => first(Finding::RemoteManifest)
-            .or_else(|| first(Finding::SourceType))
-            .or_else(|| first(Finding::Credentials)),
-    };
-    let mut line = key.map(|e| e.detail.clone()).unwrap_or_default();
-    if let Some(signer) = &report.signer {
-        if report.verdict != Verdict::NoSignal {
-            let who = signer
-                .common_name
-                .as_deref()
-                .or(signer.issuer.as_deref())
-                .unwrap_or("unnamed signer");
-            line.push_str(&format!("; signed by {who}"));
-        }
-    }
-    line
 }
 
 fn summarise(reports: &[Report], quiet: bool) {

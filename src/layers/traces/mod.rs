@@ -313,6 +313,53 @@ mod tests {
         assert_eq!(tools(&detect(Format::Tiff, &fooocus)), vec!["Fooocus"]);
     }
 
+    /// A value that satisfies `test`.
+    fn sample(test: Test) -> String {
+        match test {
+            Present => "1".to_string(),
+            Equals(value) => value.to_string(),
+            StartsWith(prefix) => format!("{prefix}2.0"),
+            Contains(needle) => format!("{{{needle}: 1}}"),
+            Infotext => "a cat\nSteps: 20, Sampler: Euler a, Seed: 7".to_string(),
+            ComfyGraph { prefix } => format!(r#"{prefix}{{"1":{{"class_type":"KSampler"}}}}"#),
+        }
+    }
+
+    #[test]
+    fn every_rule_fires_on_a_fixture_built_from_it() {
+        for rule in RULES {
+            let value = sample(rule.test);
+            let (format, image) = match rule.source {
+                PngText(keyword) => {
+                    let chunk = format!("{keyword}\0{value}").into_bytes();
+                    (Format::Png, png_with(&[(b"tEXt", &chunk)]))
+                }
+                Exif(UserComment) => {
+                    let comment = [b"ASCII\0\0\0".as_slice(), value.as_bytes()].concat();
+                    (Format::Tiff, exif_block(&[], Some(&comment)))
+                }
+                Exif(tag) => {
+                    let id = match tag {
+                        DocumentName => 0x010D,
+                        ImageDescription => 0x010E,
+                        Make => 0x010F,
+                        Model => 0x0110,
+                        Software => 0x0131,
+                        UserComment => unreachable!(),
+                    };
+                    let value = format!("{value}\0");
+                    (Format::Tiff, exif_block(&[(id, value.as_bytes())], None))
+                }
+            };
+            let found = tools(&detect(format, &image));
+            assert!(
+                found.contains(&rule.tool.to_string()),
+                "{}: {found:?}",
+                rule.tool
+            );
+        }
+    }
+
     #[test]
     fn traps_are_not_traces() {
         let mut screenshot = b"UNICODE\0".to_vec();
