@@ -214,17 +214,23 @@ fn explain(report: &Report) -> String {
             format!("Signed C2PA credentials from {who} ({trust}) declare this image AI-generated, and they verify.")
         }
         Verdict::UnlabelledAi => {
-            let (what, detail) = match unsigned_ai {
-                Some(e) if e.layer == Layer::StealthMetadata => {
-                    ("metadata hidden in its pixels", e.value.clone().unwrap_or_default())
-                }
-                Some(e) if e.layer == Layer::GeneratorMetadata => {
-                    ("generator metadata", e.value.clone().unwrap_or_default())
-                }
-                Some(e) => ("unsigned IPTC/XMP metadata", e.detail.clone()),
-                None => ("unsigned metadata", String::new()),
-            };
-            format!("Its {what} shows it was made with AI ({detail}), but no valid signed label declares it.")
+            let value = |e: &Evidence| e.value.clone().unwrap_or_else(|| e.detail.clone());
+            let ending = "but no valid signed label declares it.";
+            match unsigned_ai {
+                Some(e) if e.layer == Layer::StealthMetadata => format!(
+                    "Metadata hidden in its pixels shows it was made with AI ({}), {ending}",
+                    value(e)
+                ),
+                Some(e) if e.layer == Layer::GeneratorMetadata => format!(
+                    "Its generator metadata shows it was made with AI ({}), {ending}",
+                    value(e)
+                ),
+                Some(e) => format!(
+                    "Its unsigned IPTC/XMP metadata declares it AI-generated ({}), {ending}",
+                    crate::source_type::code(&value(e))
+                ),
+                None => format!("Unsigned metadata shows AI involvement, {ending}"),
+            }
         }
         Verdict::Tampered => {
             let cause = report
