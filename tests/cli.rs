@@ -437,3 +437,26 @@ fn every_bundled_sample_format_checks_labelled_ai_in_ndjson() {
         ["avif", "gif", "heic", "jpeg", "png", "tiff", "webp"]
     );
 }
+
+#[test]
+fn csv_output_has_a_header_and_one_quoted_row_per_file() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("imgs");
+    write(&dir.join("a,b.png"), &image_bytes(Format::Png));
+    write(&dir.join("c.jpg"), &image_bytes(Format::Jpeg));
+    let out = synthmark(
+        home.path(),
+        &["check", "--format", "csv", dir.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("path,verdict,trust,rests_on"));
+    assert!(
+        lines[1].starts_with('"') && lines[1].contains("a,b.png\",no-signal,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("c.jpg,no-signal,"), "{}", lines[2]);
+}

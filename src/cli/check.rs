@@ -106,6 +106,7 @@ pub fn print_reports(reports: &[Report], format: OutputFormat) -> anyhow::Result
             }
         }
         OutputFormat::Table => write_table(&mut out, reports)?,
+        OutputFormat::Csv => write_csv(&mut out, reports)?,
     }
     out.flush()?;
     Ok(())
@@ -136,6 +137,50 @@ fn write_table(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> 
         )?;
     }
     Ok(())
+}
+
+fn write_csv(out: &mut impl Write, reports: &[Report]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "path,verdict,trust,rests_on,format,sha256,signer,timestamp,explanation,evidence"
+    )?;
+    for report in reports {
+        let text = |value: Option<String>| value.unwrap_or_default();
+        let row = [
+            text(report.path.clone()),
+            report.verdict.to_string(),
+            text(report.trust.map(|t| t.to_string())),
+            report
+                .rests_on
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            text(report.format.map(|f| f.to_string())),
+            text(report.sha256.clone()),
+            text(report.signer.as_ref().and_then(|s| s.common_name.clone())),
+            text(report.timestamp.as_ref().and_then(|t| t.time.clone())),
+            report.explanation.clone(),
+            report
+                .evidence
+                .iter()
+                .map(|e| format!("{}: {}", e.layer.as_str(), e.detail))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        ];
+        let cells: Vec<String> = row.iter().map(|cell| csv_cell(cell)).collect();
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+/// A CSV cell, quoted when it holds a comma, a quote or a line break.
+fn csv_cell(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
 }
 
 fn summarise(reports: &[Report], quiet: bool) {

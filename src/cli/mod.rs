@@ -68,6 +68,8 @@ pub enum OutputFormat {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// Comma-separated values (RFC 4180), one row per file, for spreadsheets.
+    Csv,
 }
 
 /// Options every subcommand shares.
