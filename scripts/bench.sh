@@ -3,7 +3,8 @@
 # compared with a baseline measured in the same run:
 #   1. in one process through the library (benches/stamp.rs), against the bare c2pa crate;
 #   2. the `synthmark stamp` command end to end, against `cp -r` of the same files (the I/O floor);
-#   3. the same command with RFC 3161 timestamps from a loopback TSA (`openssl ts -reply`, one
+#   3. `synthmark check` on the same files, unlabelled and stamped, against `cat` of the files;
+#   4. the stamp command with RFC 3161 timestamps from a loopback TSA (`openssl ts -reply`, one
 #      request at a time), then from the same TSA answering 50 ms late like a TSA across a network,
 #      with one worker per core and with the default of four per core (latency hiding).
 # Usage: scripts/bench.sh [COUNT]
@@ -40,6 +41,10 @@ read -r stamp_s stamp_kb < <(measure stamp "$bin" stamp -q "$work/in" --out "$wo
 stamped=$(find "$work/out" -type f | wc -l)
 [ "$stamped" -eq "$count" ] || { echo "only $stamped of $count images stamped" >&2; exit 1; }
 
+read -r cat_s cat_kb < <(measure cat sh -c "cat \"$work\"/in/* > /dev/null")
+read -r check_s check_kb < <(measure check "$bin" check -q --format ndjson "$work/in")
+read -r checks_s checks_kb < <(measure checks "$bin" check -q --format ndjson --trust "$work/id/ca.pem" "$work/out")
+
 start_loopback_tsa "$work/tsa"
 read -r tsa_s tsa_kb < <(measure tsa "$bin" stamp -q "$work/in" --out "$work/out-tsa" "${sign[@]}" --tsa-url "$TSA_URL")
 stop_loopback_tsa
@@ -54,7 +59,8 @@ done
 
 awk -v n="$count" -v bs="$base_s" -v bkb="$base_kb" -v s="$stamp_s" -v kb="$stamp_kb" \
     -v ts="$tsa_s" -v tkb="$tsa_kb" -v f1="$far1_s" -v f1kb="$far1_kb" -v f4="$far4_s" \
-    -v f4kb="$far4_kb" -v cores="$cores" 'BEGIN {
+    -v f4kb="$far4_kb" -v cores="$cores" -v cs="$cat_s" -v ckb="$cat_kb" -v k="$check_s" \
+    -v kkb="$check_kb" -v ks="$checks_s" -v kskb="$checks_kb" 'BEGIN {
   if (bs <= 0) bs = 0.01
   line = "%-44s %8.1f images/s  peak RSS %6.1f MB  %s\n"
   printf line, "cp -r (baseline)", n / bs, bkb / 1024, ""
@@ -62,4 +68,9 @@ awk -v n="$count" -v bs="$base_s" -v bkb="$base_kb" -v s="$stamp_s" -v kb="$stam
   printf line, "  + loopback TSA", n / ts, tkb / 1024, sprintf("%.2fx the time without TSA", ts / s)
   printf line, sprintf("  + TSA 50 ms away, %d workers (-j %d)", cores, cores), n / f1, f1kb / 1024, sprintf("%.2fx the time without TSA", f1 / s)
   printf line, sprintf("  + TSA 50 ms away, %d workers (default)", 4 * cores), n / f4, f4kb / 1024, sprintf("%.2fx the time without TSA", f4 / s)
+  if (cs <= 0) cs = 0.01
+  print ""
+  printf line, "cat of the same files (baseline)", n / cs, ckb / 1024, ""
+  printf line, "synthmark check, unlabelled (metadata only)", n / k, kkb / 1024, sprintf("%.2fx the time of cat", k / cs)
+  printf line, "synthmark check, stamped (C2PA validation)", n / ks, kskb / 1024, sprintf("%.2fx the time of cat", ks / cs)
 }'

@@ -37,9 +37,9 @@ mod source_type;
 mod stamp;
 mod verdict;
 
-pub use atomic_file::Existing;
+pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
-pub use format::{Format, FormatError};
+pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
 pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
 pub use layers::c2pa::detect::SignerInfo;
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};

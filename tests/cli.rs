@@ -460,3 +460,63 @@ fn csv_output_has_a_header_and_one_quoted_row_per_file() {
     );
     assert!(lines[2].contains("c.jpg,no-signal,"), "{}", lines[2]);
 }
+
+#[test]
+fn the_html_report_is_self_contained_with_thumbnails_and_evidence() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("imgs");
+    write(&dir.join("plain.png"), &image_bytes(Format::Png));
+    write(&dir.join("<b>.png"), b"not an image");
+    let out_dir = home.path().join("out");
+    let stamp = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "-q",
+            dir.join("plain.png").to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(stamp.status.success(), "{}", stderr(&stamp));
+    let report = home.path().join("report.html");
+    let out = synthmark(
+        home.path(),
+        &[
+            "check",
+            "-q",
+            "--report",
+            report.to_str().unwrap(),
+            dir.to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the bad file makes check exit 1"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("labelled-ai: 1")
+            && html.contains("no-signal: 1")
+            && html.contains("error: 1"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("data:image/jpeg;base64,").count(),
+        2,
+        "a thumbnail per readable image"
+    );
+    assert!(html.contains("&lt;b&gt;.png"), "paths are escaped");
+    assert!(!html.contains("<b>"), "no markup injected from file names");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external resources"
+    );
+    assert!(
+        html.contains("c2pa (signed)"),
+        "evidence says whether it is signed"
+    );
+}

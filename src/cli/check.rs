@@ -36,6 +36,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// Also write a self-contained HTML report (counts, a thumbnail and the evidence per file).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
@@ -62,6 +65,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         check_paths(&checker, &args.inputs, global)?
     };
     print_reports(&reports, args.format)?;
+    if let Some(path) = &args.report {
+        let title = args
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let html = super::html_report::render(&reports, &title);
+        synthmark::write_atomically(path, html.as_bytes(), None, synthmark::Existing::Replace)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        if !global.quiet {
+            eprintln!("report written to {}", path.display());
+        }
+    }
     summarise(&reports, global.quiet);
     Ok(exit_code(&reports))
 }

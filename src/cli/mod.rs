@@ -5,6 +5,7 @@ mod batch;
 mod check;
 mod config;
 mod demo;
+mod html_report;
 mod inputs;
 mod keygen;
 mod signing;
