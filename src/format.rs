@@ -287,7 +287,10 @@ fn check_png(bytes: &[u8]) -> Result<(), String> {
 
 /// The RIFF length must fit the file, and the chunks inside it must chain.
 fn check_riff(bytes: &[u8]) -> Result<(), String> {
-    let riff_len = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes")) as usize;
+    let riff_len = bytes
+        .get(4..8)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("the RIFF header is cut off")?;
     let end = riff_len
         .checked_add(8)
         .filter(|&end| end <= bytes.len())
@@ -318,7 +321,7 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
 
 /// The header must point at a first IFD inside the file whose entry table fits.
 fn check_tiff(bytes: &[u8]) -> Result<(), String> {
-    let little = bytes[0] == b'I';
+    let little = bytes.first() == Some(&b'I');
     let read_u16 = |at: usize| -> Option<usize> {
         let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
         Some(if little {
@@ -451,6 +454,16 @@ mod tests {
         let err = Format::sniff(b"hello world").unwrap_err().to_string();
         assert!(err.contains("not a supported image"), "{err}");
         assert!(err.contains("hello wo"), "{err}");
+    }
+
+    #[test]
+    fn structure_checks_never_panic_on_short_input() {
+        for format in Format::ALL {
+            for len in 0..24 {
+                let _ = format.check_structure(&b"RIFF\x00\x00\x00\x00WEBPVP8 \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"[..len]);
+                let _ = format.check_structure(&vec![0xFF; len]);
+            }
+        }
     }
 
     #[test]

@@ -55,3 +55,25 @@ pub mod source_types {
         code, is_ai, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA,
     };
 }
+
+/// Entry points for `cargo fuzz` (see `fuzz/`); not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::format::Format;
+    use crate::layers::{traces, xmp};
+
+    /// Runs every metadata parser over `data`, as each format in turn.
+    pub fn metadata(data: &[u8]) {
+        let _ = Format::identify(data);
+        for format in Format::ALL {
+            let _ = format.check_structure(data);
+            let _ = xmp::detect::detect(format, data);
+            let _ = xmp::embed_digital_source_type(
+                format,
+                data,
+                crate::source_type::TRAINED_ALGORITHMIC_MEDIA,
+            );
+            let _ = traces::detect(format, data);
+        }
+    }
+}
