@@ -193,7 +193,7 @@ impl Checker {
 /// One sentence for a moderator: what the verdict rests on, and what it does not prove.
 fn explain(report: &Report) -> String {
     let unsigned_ai = report.evidence.iter().find(|e| {
-        !e.signed
+        e.layer != Layer::C2pa
             && matches!(
                 e.finding,
                 Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace

@@ -222,15 +222,17 @@ pub fn decide(evidence: &[Evidence]) -> Decision {
             rests_on: broken,
         };
     }
-    let labelled = layers_where(&|e| e.signed && e.finding == Finding::AiSourceType);
+    let labelled =
+        layers_where(&|e| e.layer == Layer::C2pa && e.signed && e.finding == Finding::AiSourceType);
     if !labelled.is_empty() {
         return Decision {
             verdict: Verdict::LabelledAi,
             rests_on: labelled,
         };
     }
+    // Other layers are evidence of AI, not a label, even when signed (NovelAI's signature).
     let unlabelled = layers_where(&|e| {
-        !e.signed
+        e.layer != Layer::C2pa
             && matches!(
                 e.finding,
                 Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace

@@ -66,3 +66,22 @@ fn every_file_gets_its_expected_verdict_and_none_is_falsely_accused() {
     );
     eprintln!("{right}/{total} corpus files with their expected verdict, no false accusation");
 }
+
+#[test]
+fn novelai_signatures_verify_on_novelai_files() {
+    let Some(dir) = corpus_dir() else { return };
+    let checker = Checker::new(&CheckOptions::default()).unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.join("novelai"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    for path in files {
+        let report = checker.check_file(&path);
+        let verified = report
+            .evidence
+            .iter()
+            .any(|e| e.signed && e.value.as_deref() == Some("NovelAI"));
+        assert!(verified, "{}: {:#?}", path.display(), report.evidence);
+    }
+}

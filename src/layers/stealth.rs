@@ -23,12 +23,15 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
     let Some(pixels) = decode(format, image) else {
         return Vec::new();
     };
-    [Channels::Alpha, Channels::Rgb]
+    let mut evidence: Vec<Evidence> = [Channels::Alpha, Channels::Rgb]
         .into_iter()
         .filter_map(|channels| read_payload(&pixels, channels))
-        .map(|(magic, payload)| {
+        .flat_map(|(magic, payload)| {
+            let signature = signed_comment(&payload).and_then(|comment| {
+                crate::layers::traces::novelai_evidence(Layer::StealthMetadata, &pixels, &comment)
+            });
             let tool = identify(&payload);
-            Evidence::new(
+            let found = Evidence::new(
                 Layer::StealthMetadata,
                 Finding::GeneratorTrace,
                 format!(
@@ -40,12 +43,23 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
                     payload.len()
                 ),
             )
-            .with_value(tool)
+            .with_value(tool);
+            std::iter::once(found).chain(signature)
         })
-        .collect()
+        .collect();
+    evidence.dedup_by(|a, b| a.detail == b.detail);
+    evidence
 }
 
-fn decode(format: Format, image: &[u8]) -> Option<RgbaImage> {
+/// The parameters JSON text inside a NovelAI stealth payload, when it carries a signature.
+fn signed_comment(payload: &[u8]) -> Option<String> {
+    let outer: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let comment = outer.get("Comment")?.as_str()?.to_string();
+    crate::layers::traces::novelai::is_signed(&comment).then_some(comment)
+}
+
+/// The pixels of a PNG or WebP image (not decoded past [`MAX_PIXELS`]).
+pub(crate) fn decode(format: Format, image: &[u8]) -> Option<RgbaImage> {
     let image_format = match format {
         Format::Png => image::ImageFormat::Png,
         Format::Webp => image::ImageFormat::WebP,

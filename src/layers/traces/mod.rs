@@ -5,6 +5,7 @@
 //! tool it identifies, so adding a generator is a few lines. None of this is signed.
 
 mod fields;
+pub(crate) mod novelai;
 
 use serde_json::Value;
 
@@ -161,8 +162,41 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
             }
         }
     }
+    if let Some(comment) = fields.iter().find_map(|(field, value)| {
+        let comment = matches!(field, Field::PngText(k) if k == "Comment")
+            || *field == Field::Exif(UserComment);
+        (comment && novelai::is_signed(value)).then_some(value)
+    }) {
+        if let Some(pixels) = crate::layers::stealth::decode(format, image) {
+            evidence.extend(novelai_evidence(Layer::GeneratorMetadata, &pixels, comment));
+        }
+    }
     evidence.dedup_by(|a, b| a.detail == b.detail);
     evidence
+}
+
+/// The result of checking NovelAI's signature, as evidence (signed when it verifies).
+pub(crate) fn novelai_evidence(
+    layer: Layer,
+    pixels: &image::RgbaImage,
+    comment: &str,
+) -> Option<Evidence> {
+    let verified = novelai::verify(pixels, comment)?;
+    let mut evidence = if verified {
+        Evidence::new(
+            layer,
+            Finding::GeneratorTrace,
+            "NovelAI's Ed25519 signature (signed_hash, NovelAI's published key) verifies over these pixels and parameters",
+        )
+    } else {
+        Evidence::new(
+            layer,
+            Finding::SourceType,
+            "a NovelAI signed_hash is present but does not verify: the pixels or the parameters changed after generation",
+        )
+    };
+    evidence.signed = verified;
+    Some(evidence.with_value("NovelAI"))
 }
 
 fn reads(source: Source, field: &Field) -> bool {
