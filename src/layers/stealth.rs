@@ -232,6 +232,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn finds_rgb_payloads() {
+        use std::io::Write;
+        let payload = br#"{"sui_image_params": {"prompt": "a cat"}}"#;
+        for compress in [false, true] {
+            let (magic, data) = if compress {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(payload).unwrap();
+                ("stealth_rgbcomp", gz.finish().unwrap())
+            } else {
+                ("stealth_rgbinfo", payload.to_vec())
+            };
+            let mut bytes = magic.as_bytes().to_vec();
+            bytes.extend_from_slice(&((data.len() * 8) as u32).to_be_bytes());
+            bytes.extend_from_slice(&data);
+            let bits: Vec<u8> = bytes
+                .iter()
+                .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+                .collect();
+            let (width, height) = (40u32, 30u32);
+            let mut image = RgbaImage::from_fn(width, height, |x, y| {
+                image::Rgba([x as u8 * 4, y as u8 * 6, 90, 255])
+            });
+            for (i, bit) in bits.iter().enumerate() {
+                let pixel = i as u32 / 3;
+                let (x, y) = (pixel / height, pixel % height);
+                let channel = &mut image.get_pixel_mut(x, y).0[i % 3];
+                *channel = (*channel & !1) | bit;
+            }
+            let found = detect(Format::Png, &png(&image));
+            assert_eq!(found.len(), 1, "compress={compress}");
+            assert!(found[0].detail.starts_with("RGB"), "{}", found[0].detail);
+            assert_eq!(found[0].value.as_deref(), Some("SwarmUI"));
+        }
+    }
+
+    #[test]
     fn ordinary_images_carry_nothing() {
         let opaque = RgbaImage::from_fn(32, 32, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
         assert!(detect(Format::Png, &png(&opaque)).is_empty());

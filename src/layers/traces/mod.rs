@@ -162,6 +162,9 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
             }
         }
     }
+    if let Some(trace) = draw_things(format, image) {
+        evidence.push(trace);
+    }
     if let Some(comment) = fields.iter().find_map(|(field, value)| {
         let comment = matches!(field, Field::PngText(k) if k == "Comment")
             || *field == Field::Exif(UserComment);
@@ -173,6 +176,27 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
     }
     evidence.dedup_by(|a, b| a.detail == b.detail);
     evidence
+}
+
+/// Draw Things writes its parameters as JSON (`c` prompt, `sampler`, `steps`, …) into the XMP
+/// `exif:UserComment`.
+fn draw_things(format: Format, image: &[u8]) -> Option<Evidence> {
+    const EXIF_NS: &str = "http://ns.adobe.com/exif/1.0/";
+    let packet = crate::layers::xmp::read_packet(format, image)?;
+    let comment = crate::layers::xmp::find_property(&packet, EXIF_NS, "exif", "UserComment")?;
+    let json: Value = serde_json::from_str(&comment).ok()?;
+    let parameters = json.as_object()?;
+    let generated = parameters.contains_key("c")
+        && parameters.contains_key("sampler")
+        && parameters.contains_key("steps");
+    generated.then(|| {
+        Evidence::new(
+            Layer::GeneratorMetadata,
+            Finding::GeneratorTrace,
+            "XMP exif:UserComment carries Draw Things generation metadata",
+        )
+        .with_value("Draw Things")
+    })
 }
 
 /// The result of checking NovelAI's signature, as evidence (signed when it verifies).
@@ -392,6 +416,36 @@ mod tests {
                 rule.tool
             );
         }
+    }
+
+    #[test]
+    fn draw_things_parameters_in_xmp() {
+        let packet = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/"><exif:UserComment><rdf:Alt><rdf:li xml:lang="x-default">{&quot;c&quot;:&quot;a cat&quot;,&quot;sampler&quot;:&quot;DPM++ 2M Karras&quot;,&quot;steps&quot;:20,&quot;seed&quot;:1}</rdf:li></rdf:Alt></exif:UserComment></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        let mut itxt = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+        itxt.extend_from_slice(packet.as_bytes());
+        let found = detect(Format::Png, &png_with(&[(b"iTXt", &itxt)]));
+        assert_eq!(tools(&found), vec!["Draw Things"]);
+        let note = packet.replace("sampler", "lens");
+        let mut itxt = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+        itxt.extend_from_slice(note.as_bytes());
+        assert!(detect(Format::Png, &png_with(&[(b"iTXt", &itxt)])).is_empty());
+    }
+
+    #[test]
+    fn hostile_values_are_refused_quickly() {
+        // Deeply nested JSON: serde_json's recursion limit refuses it, no stack overflow.
+        let deep = format!("prompt\0{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(detect(Format::Png, &png_with(&[(b"tEXt", deep.as_bytes())])).is_empty());
+        // A zTXt decompression bomb: 64 MiB of zeros in a few KiB; inflation stops at the cap.
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 64 << 20]).unwrap();
+        let mut bomb = b"parameters\0\0".to_vec();
+        bomb.extend(z.finish().unwrap());
+        assert!(detect(Format::Png, &png_with(&[(b"zTXt", &bomb)])).is_empty());
+        // A huge plain chunk of text that is not infotext.
+        let big = format!("parameters\0{}", "x".repeat(8 << 20));
+        assert!(detect(Format::Png, &png_with(&[(b"tEXt", big.as_bytes())])).is_empty());
     }
 
     #[test]
