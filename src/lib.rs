@@ -3,14 +3,17 @@
 //!
 //! EU AI Act Article 50(2) requires generative-AI outputs to be marked in a machine-readable,
 //! detectable way. synthmark stamps images with signed C2PA credentials declaring them AI-generated
-//! (plus the IPTC digital source type in the file's own XMP), and checks images for such labels,
-//! telling intact labels from tampered ones and trusted signers from untrusted ones.
+//! (plus the IPTC digital source type in the file's own XMP and an optional RFC 3161 timestamp),
+//! and checks images: is there an intact signed label (`labelled-ai`), a broken one (`tampered`),
+//! or AI evidence without a label (`unlabelled-ai`: unsigned IPTC metadata, generator metadata,
+//! stealth metadata in the pixels)? Every verdict lists its evidence and the layers it rests on.
 //!
 //! The two pipelines:
 //!
 //! ```text
 //! stamp:  bytes ─► sniff format ─► XMP DigitalSourceType ─► C2PA manifest ─► sign ─► atomic write
 //! check:  bytes ─► sniff format ─► evidence from every layer ─► verdict + trust + evidence
+//!           (c2pa · xmp · generator metadata · stealth metadata)
 //! ```
 //!
 //! ```no_run
@@ -41,7 +44,7 @@ pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
 pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
-pub use layers::c2pa::detect::SignerInfo;
+pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
 pub use layers::c2pa::timestamp::TsaOptions;
 pub use layers::c2pa::C2paError;
