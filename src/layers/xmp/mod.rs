@@ -101,7 +101,12 @@ fn prefixes(packet: &str, namespace: &str, conventional: &str) -> Vec<String> {
         let binding = format!("={quote}{namespace}{quote}");
         let mut rest = packet;
         while let Some(at) = rest.find(&binding) {
-            let before = &rest[..at];
+            // A prefix is short: look back a few bytes only, so the scan stays linear.
+            let mut window = at.saturating_sub(96);
+            while !rest.is_char_boundary(window) {
+                window += 1;
+            }
+            let before = &rest[window..at];
             if let Some(start) = before.rfind("xmlns:") {
                 let prefix = before[start + 6..].trim();
                 if !prefix.is_empty() && !found.iter().any(|p| p == prefix) {
@@ -419,6 +424,22 @@ mod tests {
                 let _ = read_digital_source_type(format, bytes);
             }
         }
+    }
+
+    #[test]
+    fn many_namespace_bindings_stay_linear() {
+        // 200k bindings without `xmlns:` before them: a look-back over the whole packet for each
+        // would take minutes; the bounded look-back takes milliseconds.
+        let packet = format!("=\"{IPTC_EXT_NS}\"").repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            prefixes(&packet, IPTC_EXT_NS, "Iptc4xmpExt"),
+            vec!["Iptc4xmpExt"]
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "quadratic look-back"
+        );
     }
 
     #[test]
