@@ -28,6 +28,16 @@ pub fn code(source_type: &str) -> &str {
     trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
 
+/// The finding a declared source type supports, and how to name it in a sentence.
+pub(crate) fn finding(source_type: &str) -> (crate::verdict::Finding, &'static str) {
+    use crate::verdict::Finding;
+    if is_ai(source_type) {
+        (Finding::AiSourceType, "AI source type")
+    } else {
+        (Finding::SourceType, "source type")
+    }
+}
+
 /// True when `source_type` (a full URI or a bare code) declares generative AI.
 pub fn is_ai(source_type: &str) -> bool {
     let trimmed = source_type.trim();

@@ -173,28 +173,33 @@ fn identify(payload: &[u8]) -> &'static str {
 pub(crate) mod tests {
     use super::*;
 
-    /// Hides `payload` (gzip-compressed when `compress`) in the alpha LSBs of a fresh image.
+    /// The stealth bit stream for `payload`: magic, bit length, data (gzip when `compress`).
+    fn stealth_bits(channels: &str, payload: &[u8], compress: bool) -> Vec<u8> {
+        use std::io::Write;
+        let (magic, data) = if compress {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(payload).unwrap();
+            (format!("stealth_{channels}comp"), gz.finish().unwrap())
+        } else {
+            (format!("stealth_{channels}info"), payload.to_vec())
+        };
+        let mut bytes = magic.into_bytes();
+        bytes.extend_from_slice(&((data.len() * 8) as u32).to_be_bytes());
+        bytes.extend_from_slice(&data);
+        bytes
+            .iter()
+            .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+            .collect()
+    }
+
+    /// Hides `payload` in the alpha LSBs of a fresh image.
     pub(crate) fn with_alpha_payload(
         width: u32,
         height: u32,
         payload: &[u8],
         compress: bool,
     ) -> RgbaImage {
-        use std::io::Write;
-        let (magic, data) = if compress {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            gz.write_all(payload).unwrap();
-            ("stealth_pngcomp", gz.finish().unwrap())
-        } else {
-            ("stealth_pnginfo", payload.to_vec())
-        };
-        let mut bytes = magic.as_bytes().to_vec();
-        bytes.extend_from_slice(&((data.len() * 8) as u32).to_be_bytes());
-        bytes.extend_from_slice(&data);
-        let bits: Vec<u8> = bytes
-            .iter()
-            .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
-            .collect();
+        let bits = stealth_bits("png", payload, compress);
         assert!(
             bits.len() <= (width * height) as usize,
             "payload too large for the image"
@@ -233,24 +238,9 @@ pub(crate) mod tests {
 
     #[test]
     fn finds_rgb_payloads() {
-        use std::io::Write;
         let payload = br#"{"sui_image_params": {"prompt": "a cat"}}"#;
         for compress in [false, true] {
-            let (magic, data) = if compress {
-                let mut gz =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                gz.write_all(payload).unwrap();
-                ("stealth_rgbcomp", gz.finish().unwrap())
-            } else {
-                ("stealth_rgbinfo", payload.to_vec())
-            };
-            let mut bytes = magic.as_bytes().to_vec();
-            bytes.extend_from_slice(&((data.len() * 8) as u32).to_be_bytes());
-            bytes.extend_from_slice(&data);
-            let bits: Vec<u8> = bytes
-                .iter()
-                .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
-                .collect();
+            let bits = stealth_bits("rgb", payload, compress);
             let (width, height) = (40u32, 30u32);
             let mut image = RgbaImage::from_fn(width, height, |x, y| {
                 image::Rgba([x as u8 * 4, y as u8 * 6, 90, 255])

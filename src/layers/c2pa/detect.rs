@@ -367,13 +367,7 @@ fn source_types(reader: &Reader, active_label: &str) -> Vec<Evidence> {
             "ingredient manifest"
         };
         for (action, source) in declared_source_types(manifest) {
-            let ai = source_type::is_ai(&source);
-            let finding = if ai {
-                Finding::AiSourceType
-            } else {
-                Finding::SourceType
-            };
-            let kind = if ai { "AI source type" } else { "source type" };
+            let (finding, kind) = source_type::finding(&source);
             evidence.push(
                 Evidence::new(
                     Layer::C2pa,

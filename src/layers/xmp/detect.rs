@@ -45,13 +45,7 @@ fn detect_in_packet(packet: &str) -> Vec<Evidence> {
     let mut evidence = Vec::new();
     for property in ["DigitalSourceType", "DigitalSourcefileType"] {
         if let Some(value) = find_property(packet, IPTC_EXT_NS, "Iptc4xmpExt", property) {
-            let ai = source_type::is_ai(&value);
-            let finding = if ai {
-                Finding::AiSourceType
-            } else {
-                Finding::SourceType
-            };
-            let kind = if ai { "AI source type" } else { "source type" };
+            let (finding, kind) = source_type::finding(&value);
             evidence.push(
                 Evidence::new(
                     Layer::Xmp,
