@@ -397,6 +397,20 @@ mod tests {
     }
 
     #[test]
+    fn a_webp_with_an_empty_canvas_is_refused() {
+        // Found by `cargo fuzz`: a VP8 frame header declaring height 0 made `height - 1` overflow.
+        let mut vp8 = vec![0xF0, 0x88, 0x02, 0x9D, 0x01, 0x2A, 0x70, 0x00, 0x00, 0x00];
+        vp8.resize(20, 0);
+        let mut webp = b"RIFF".to_vec();
+        webp.extend_from_slice(&((4 + 8 + vp8.len()) as u32).to_le_bytes());
+        webp.extend_from_slice(b"WEBPVP8 ");
+        webp.extend_from_slice(&(vp8.len() as u32).to_le_bytes());
+        webp.extend_from_slice(&vp8);
+        let err = embed_digital_source_type(Format::Webp, &webp, TRAINED_ALGORITHMIC_MEDIA);
+        assert!(matches!(err, Err(XmpError::Malformed(_))), "{err:?}");
+    }
+
+    #[test]
     fn unsupported_and_garbage_inputs_are_errors_not_panics() {
         let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
         assert!(matches!(

@@ -49,6 +49,9 @@ pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
     out.extend_from_slice(&image[..12]);
     if &first.fourcc != b"VP8X" {
         let (width, height, alpha) = canvas(image, first)?;
+        if width == 0 || height == 0 {
+            return Err(malformed("the WebP bitstream declares an empty canvas"));
+        }
         let mut vp8x = [0u8; 10];
         vp8x[0] = XMP_FLAG | if alpha { ALPHA_FLAG } else { 0 };
         vp8x[4..7].copy_from_slice(&(width - 1).to_le_bytes()[..3]);
