@@ -17,7 +17,7 @@ if ! command -v exiftool >/dev/null; then
   apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl >/dev/null
 fi
 venv="$HOME/.cache/synthmark-interop/venv"
-if ! "$venv/bin/python" -c "import c2pa" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import c2pa, sys; sys.exit(c2pa.__version__ != '$C2PA_PYTHON_VERSION')" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "c2pa-python==$C2PA_PYTHON_VERSION"
 fi
@@ -28,43 +28,70 @@ fi
 
 work="$(mktemp -d)"
 trap 'stop_loopback_tsa; rm -rf "$work"' EXIT
-"$SYNTHMARK" keygen --out "$work/id" >/dev/null
-"$SYNTHMARK" stamp -q samples --out "$work/stamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
-  --generator "InteropTest/1.0" 2>/dev/null
 
 failures=0
 pass() { echo "PASS  $*"; }
 fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
+# run LABEL CMD...: run a synthmark command; on failure say so (with its stderr) instead of exiting silently.
+run() {
+  local label=$1; shift
+  if "$@" >"$work/log" 2>&1; then pass "$label"; else fail "$label (exit $?):"; sed 's/^/      /' "$work/log"; fi
+}
+# all_stamped DIR: synthmark wrote one output per sample, under the sample's own name.
+all_stamped() {
+  local missing=() s
+  for s in samples/*; do [ -f "$1/$(basename "$s")" ] || missing+=("$(basename "$s")"); done
+  if [ ${#missing[@]} -eq 0 ]; then pass "synthmark wrote all $(ls samples | wc -l) samples into $(basename "$1")/"
+  else fail "synthmark wrote no $(basename "$1")/ output for: ${missing[*]}"; fi
+}
+# results LABEL GOT WANT: the reader printed one result per file (a crash prints none and must not pass).
+results() { [ "$2" -eq "$3" ] || fail "$1: c2pa-python printed $2 results for $3 files"; }
+
+echo "synthmark: $SYNTHMARK; c2pa-python $C2PA_PYTHON_VERSION; exiftool $(exiftool -ver)"
+run "synthmark keygen" "$SYNTHMARK" keygen --out "$work/id"
+run "synthmark stamp" "$SYNTHMARK" stamp -q samples --out "$work/stamped" --cert "$work/id/cert.pem" \
+  --key "$work/id/key.pem" --generator "InteropTest/1.0"
+all_stamped "$work/stamped"
 
 stamped=("$work"/stamped/*)
-echo "c2pa-python $C2PA_PYTHON_VERSION, $(exiftool -ver | sed 's/^/exiftool /'), ${#stamped[@]} stamped samples"
+n=0
 while read -r line; do
+  n=$((n + 1))
   file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
   state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
   if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state with the synthmark CA as anchor"
   else fail "c2pa-python with anchor: $line"; fi
 done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --expect-state Trusted \
   --expect-source-type "$TRAINED" "${stamped[@]}" || true)
+results "with anchor" "$n" "${#stamped[@]}"
+n=0
 while read -r line; do
+  n=$((n + 1))
   file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
   state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
   if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state without the anchor"
   else fail "c2pa-python without anchor: $line"; fi
 done < <("$venv/bin/python" scripts/interop_read.py --expect-not-state Trusted "${stamped[@]}" || true)
+results "without anchor" "$n" "${#stamped[@]}"
 
 start_loopback_tsa "$work/tsa"
-"$SYNTHMARK" stamp -q samples --out "$work/timestamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
-  --generator "InteropTest/1.0" --tsa-url "$TSA_URL" 2>/dev/null
+run "synthmark stamp --tsa-url (loopback TSA)" "$SYNTHMARK" stamp -q samples --out "$work/timestamped" \
+  --cert "$work/id/cert.pem" --key "$work/id/key.pem" --generator "InteropTest/1.0" --tsa-url "$TSA_URL"
+all_stamped "$work/timestamped"
+timestamped=("$work"/timestamped/*)
+n=0
 while read -r line; do
+  n=$((n + 1))
   file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
   time=$(sed -E 's/.*"signature_time": "([^"]*)".*/\1/' <<<"$line")
   if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file carries a validated, trusted RFC 3161 timestamp ($time)"
   else fail "c2pa-python timestamp: $line"; fi
 done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --trust-tsa "$TSA_CA" \
-  --expect-state Trusted --expect-timestamp "$work"/timestamped/* || true)
+  --expect-state Trusted --expect-timestamp "${timestamped[@]}" || true)
+results "timestamp" "$n" "${#timestamped[@]}"
 
 for file in "$work"/stamped/*.{jpg,png,webp,gif,tiff}; do
-  value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file")
+  value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file" 2>/dev/null || true)
   if [ "$value" = "$TRAINED" ]; then pass "exiftool: $(basename "$file") Digital Source Type = $value"
   else fail "exiftool: $(basename "$file") Digital Source Type is '${value}'"; fi
 done
