@@ -9,6 +9,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
 
+use crate::byte_order::ByteOrder;
+
 /// The largest file synthmark reads as an image (1 GiB). Larger files are refused before they are
 /// read, so one bad upload cannot exhaust the memory of a batch or a server.
 pub const MAX_IMAGE_BYTES: u64 = 1 << 30;
@@ -321,28 +323,14 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
 
 /// The header must point at a first IFD inside the file whose entry table fits.
 fn check_tiff(bytes: &[u8]) -> Result<(), String> {
-    let little = bytes.first() == Some(&b'I');
-    let read_u16 = |at: usize| -> Option<usize> {
-        let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
-        Some(if little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        } as usize)
-    };
-    let read_u32 = |at: usize| -> Option<usize> {
-        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
-        Some(if little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        } as usize)
-    };
-    let ifd = read_u32(4).ok_or("the header is cut off")?;
+    let order = ByteOrder::of_tiff(bytes).ok_or("not a TIFF header")?;
+    let ifd = order.u32_at(bytes, 4).ok_or("the header is cut off")?;
     if ifd < 8 {
         return Err(format!("the first IFD offset {ifd} points into the header"));
     }
-    let entries = read_u16(ifd).ok_or("the first IFD lies past the end of the file")?;
+    let entries = order
+        .u16_at(bytes, ifd)
+        .ok_or("the first IFD lies past the end of the file")?;
     if entries == 0 || ifd + 2 + entries * 12 + 4 > bytes.len() {
         return Err("the first IFD runs past the end of the file".into());
     }

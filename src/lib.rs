@@ -32,6 +32,7 @@
 //! ```
 
 mod atomic_file;
+mod byte_order;
 mod check;
 mod format;
 mod identity;

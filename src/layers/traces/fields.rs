@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use crate::byte_order::ByteOrder;
 use crate::format::Format;
 
 /// The largest text value read from one chunk or EXIF field (compressed or not).
@@ -201,27 +202,11 @@ fn riff_chunks(image: &[u8]) -> Vec<(&[u8], &[u8])> {
 
 /// The generator-relevant tags of IFD0 and the Exif IFD of a TIFF-structured EXIF block.
 fn exif(tiff: &[u8]) -> Vec<(Field, String)> {
-    let little = match tiff.get(..4) {
-        Some(b"II*\0") => true,
-        Some(b"MM\0*") => false,
-        _ => return Vec::new(),
+    let Some(order) = ByteOrder::of_tiff(tiff) else {
+        return Vec::new();
     };
-    let u16_at = |at: usize| -> Option<usize> {
-        let b: [u8; 2] = tiff.get(at..at + 2)?.try_into().ok()?;
-        Some(if little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        } as usize)
-    };
-    let u32_at = |at: usize| -> Option<usize> {
-        let b: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
-        Some(if little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        } as usize)
-    };
+    let u16_at = |at: usize| order.u16_at(tiff, at);
+    let u32_at = |at: usize| order.u32_at(tiff, at);
     let mut fields = Vec::new();
     let mut ifds = vec![u32_at(4).unwrap_or(0)];
     let mut visited = 0;

@@ -4,71 +4,26 @@
 //! the file and points the header at the new IFD; every other offset stays valid because no
 //! existing byte moves.
 use super::*;
+use crate::byte_order::ByteOrder;
 
 const XMP_TAG: u16 = 700;
 const TYPE_BYTE: u16 = 1;
 
-/// The byte order of a TIFF file.
-#[derive(Clone, Copy)]
-struct Endian {
-    little: bool,
-}
-
-impl Endian {
-    fn u16(self, bytes: [u8; 2]) -> u16 {
-        if self.little {
-            u16::from_le_bytes(bytes)
-        } else {
-            u16::from_be_bytes(bytes)
-        }
-    }
-
-    fn u32(self, bytes: [u8; 4]) -> u32 {
-        if self.little {
-            u32::from_le_bytes(bytes)
-        } else {
-            u32::from_be_bytes(bytes)
-        }
-    }
-
-    fn put16(self, value: u16) -> [u8; 2] {
-        if self.little {
-            value.to_le_bytes()
-        } else {
-            value.to_be_bytes()
-        }
-    }
-
-    fn put32(self, value: u32) -> [u8; 4] {
-        if self.little {
-            value.to_le_bytes()
-        } else {
-            value.to_be_bytes()
-        }
-    }
-
-    fn tag(self, entry: &[u8; 12]) -> u16 {
-        self.u16([entry[0], entry[1]])
-    }
-}
-
 struct Ifd {
-    endian: Endian,
+    endian: ByteOrder,
     entries: Vec<[u8; 12]>,
     next: [u8; 4],
 }
 
 fn read_ifd0(image: &[u8]) -> Option<(usize, Ifd)> {
-    let endian = Endian {
-        little: *image.first()? == b'I',
-    };
+    let endian = ByteOrder::of_tiff(image)?;
     let mut ifd = Ifd {
         endian,
         entries: Vec::new(),
         next: [0; 4],
     };
-    let offset = endian.u32(image.get(4..8)?.try_into().ok()?) as usize;
-    let count = endian.u16(image.get(offset..offset + 2)?.try_into().ok()?) as usize;
+    let offset = endian.u32_at(image, 4)?;
+    let count = endian.u16_at(image, offset)?;
     for i in 0..count {
         let at = offset + 2 + i * 12;
         ifd.entries.push(image.get(at..at + 12)?.try_into().ok()?);
