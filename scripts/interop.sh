@@ -44,8 +44,21 @@ all_stamped() {
   if [ ${#missing[@]} -eq 0 ]; then pass "synthmark wrote all $(ls samples | wc -l) samples into $(basename "$1")/"
   else fail "synthmark wrote no $(basename "$1")/ output for: ${missing[*]}"; fi
 }
-# results LABEL GOT WANT: the reader printed one result per file (a crash prints none and must not pass).
-results() { [ "$2" -eq "$3" ] || fail "$1: c2pa-python printed $2 results for $3 files"; }
+# reader_check LABEL FILE_COUNT READER_ARGS...: a PASS or FAIL per file from interop_read.py, and a FAIL
+# when it printed fewer results than files (a reader crash prints none and must not pass).
+reader_check() {
+  local label=$1 expected=$2 n=0 line file state time
+  shift 2
+  while read -r line; do
+    n=$((n + 1))
+    file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
+    state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
+    time=$(sed -nE 's/.*"signature_time": "([^"]*)".*/\1/p' <<<"$line")
+    if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python $label: $file is $state${time:+, timestamped $time}"
+    else fail "c2pa-python $label: $line"; fi
+  done < <("$venv/bin/python" scripts/interop_read.py "$@" || true)
+  [ "$n" -eq "$expected" ] || fail "c2pa-python $label: printed $n results for $expected files"
+}
 
 echo "synthmark: $SYNTHMARK; c2pa-python $C2PA_PYTHON_VERSION; exiftool $(exiftool -ver)"
 run "synthmark keygen" "$SYNTHMARK" keygen --out "$work/id"
@@ -54,41 +67,17 @@ run "synthmark stamp" "$SYNTHMARK" stamp -q samples --out "$work/stamped" --cert
 all_stamped "$work/stamped"
 
 stamped=("$work"/stamped/*)
-n=0
-while read -r line; do
-  n=$((n + 1))
-  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
-  state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
-  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state with the synthmark CA as anchor"
-  else fail "c2pa-python with anchor: $line"; fi
-done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --expect-state Trusted \
-  --expect-source-type "$TRAINED" "${stamped[@]}" || true)
-results "with anchor" "$n" "${#stamped[@]}"
-n=0
-while read -r line; do
-  n=$((n + 1))
-  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
-  state=$(sed -E 's/.*"validation_state": "([^"]*)".*/\1/' <<<"$line")
-  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file is $state without the anchor"
-  else fail "c2pa-python without anchor: $line"; fi
-done < <("$venv/bin/python" scripts/interop_read.py --expect-not-state Trusted "${stamped[@]}" || true)
-results "without anchor" "$n" "${#stamped[@]}"
+reader_check "with the synthmark CA as anchor" "${#stamped[@]}" --trust "$work/id/ca.pem" \
+  --expect-state Trusted --expect-source-type "$TRAINED" "${stamped[@]}"
+reader_check "without the anchor" "${#stamped[@]}" --expect-not-state Trusted "${stamped[@]}"
 
 start_loopback_tsa "$work/tsa"
 run "synthmark stamp --tsa-url (loopback TSA)" "$SYNTHMARK" stamp -q samples --out "$work/timestamped" \
   --cert "$work/id/cert.pem" --key "$work/id/key.pem" --generator "InteropTest/1.0" --tsa-url "$TSA_URL"
 all_stamped "$work/timestamped"
 timestamped=("$work"/timestamped/*)
-n=0
-while read -r line; do
-  n=$((n + 1))
-  file=$(basename "$(sed -E 's/.*"path": "([^"]*)".*/\1/' <<<"$line")")
-  time=$(sed -E 's/.*"signature_time": "([^"]*)".*/\1/' <<<"$line")
-  if grep -q '"ok": true' <<<"$line"; then pass "c2pa-python: $file carries a validated, trusted RFC 3161 timestamp ($time)"
-  else fail "c2pa-python timestamp: $line"; fi
-done < <("$venv/bin/python" scripts/interop_read.py --trust "$work/id/ca.pem" --trust-tsa "$TSA_CA" \
-  --expect-state Trusted --expect-timestamp "${timestamped[@]}" || true)
-results "timestamp" "$n" "${#timestamped[@]}"
+reader_check "with a validated, trusted RFC 3161 timestamp" "${#timestamped[@]}" \
+  --trust "$work/id/ca.pem" --trust-tsa "$TSA_CA" --expect-state Trusted --expect-timestamp "${timestamped[@]}"
 
 for file in "$work"/stamped/*.{jpg,png,webp,gif,tiff}; do
   value=$(exiftool -s3 -XMP-iptcExt:DigitalSourceType "$file" 2>/dev/null || true)
