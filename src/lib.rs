@@ -37,6 +37,7 @@ mod check;
 mod format;
 mod identity;
 mod layers;
+mod recode;
 mod source_type;
 mod stamp;
 mod verdict;
@@ -49,8 +50,9 @@ pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
 pub use layers::c2pa::timestamp::TsaOptions;
 pub use layers::c2pa::C2paError;
+pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
-pub use stamp::{StampError, StampOptions, Stamped, Stamper};
+pub use stamp::{StampError, StampOptions, Stamped, Stamper, WatermarkOptions};
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
 
 /// IPTC digital source type URIs and the AI classification.

@@ -1,6 +1,7 @@
 //! The stamping pipeline, in one place:
-//! bytes → sniff format → XMP source type → C2PA manifest (actions, training reservation,
-//! thumbnail, previous credentials as ingredient) → sign → atomic write.
+//! bytes → sniff format → decode → watermark → re-encode (metadata kept) → XMP source type →
+//! C2PA manifest (actions, soft binding to the watermark, training reservation, thumbnail,
+//! previous credentials as ingredient) → sign → atomic write.
 //!
 //! A [`Stamper`] is built once (context, signer, options) and shared by every thread of a batch.
 
@@ -17,7 +18,9 @@ use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
 use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
+use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
+use crate::recode::{Editable, EncodeOptions};
 use crate::verdict::Finding;
 
 /// Long edge, in pixels, of the optional embedded thumbnail.
@@ -51,6 +54,33 @@ pub struct StampOptions {
     ///
     /// Default: `None` (no timestamp)
     pub tsa: Option<TsaOptions>,
+    /// Embed the imperceptible watermark (pixels are decoded, marked and re-encoded in the same
+    /// format with their metadata). `None` skips the layer.
+    ///
+    /// Default: `Some(WatermarkOptions::default())`
+    pub watermark: Option<WatermarkOptions>,
+}
+
+/// How the watermark layer is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WatermarkOptions {
+    /// Chip amplitude in 0–255 luma steps where the texture mask is 1.
+    ///
+    /// Default: [`watermark::DEFAULT_STRENGTH`]
+    pub strength: f32,
+    /// Quality (1–100) for re-encoding lossy formats.
+    ///
+    /// Default: `None` (JPEG: the input's estimated quality; lossy WebP: 90)
+    pub quality: Option<u8>,
+}
+
+impl Default for WatermarkOptions {
+    fn default() -> Self {
+        WatermarkOptions {
+            strength: watermark::DEFAULT_STRENGTH,
+            quality: None,
+        }
+    }
 }
 
 impl Default for StampOptions {
@@ -62,6 +92,7 @@ impl Default for StampOptions {
             thumbnail: false,
             verify_after_sign: true,
             tsa: None,
+            watermark: Some(WatermarkOptions::default()),
         }
     }
 }
@@ -105,6 +136,9 @@ pub struct Stamped {
     pub xmp_written: bool,
     /// The signature carries a timestamp from the configured TSA.
     pub timestamped: bool,
+    /// The asset id the pixels' watermark carries (also in the manifest's soft binding); `None`
+    /// when the layer was off or could not be applied (a warning then says why).
+    pub watermark: Option<AssetId>,
     /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail, or an
     /// optional timestamp the TSA did not give).
     pub warnings: Vec<String>,
@@ -145,8 +179,23 @@ impl Stamper {
         let mut warnings = Vec::new();
         let involvement = self.options.involvement;
 
+        let (marked, watermark) = match &self.options.watermark {
+            None => (None, None),
+            Some(options) => {
+                let id = AssetId::random();
+                match watermarked(format, input, id, options) {
+                    Ok(bytes) => (Some(bytes), Some(id)),
+                    Err(reason) => {
+                        warnings.push(format!("watermark layer NOT applied: {reason}"));
+                        (None, None)
+                    }
+                }
+            }
+        };
+        let pixels = marked.as_deref().unwrap_or(input);
+
         let with_xmp =
-            match xmp::embed_digital_source_type(format, input, involvement.source_type()) {
+            match xmp::embed_digital_source_type(format, pixels, involvement.source_type()) {
                 Ok(bytes) => Some(bytes),
                 // AVIF and HEIC: expected, reported through `Stamped::xmp_written`.
                 Err(XmpError::Unsupported(_)) => None,
@@ -156,7 +205,7 @@ impl Stamper {
                 }
             };
         let thumbnail = if self.options.thumbnail {
-            match thumbnail(format, input) {
+            match thumbnail(format, pixels) {
                 Ok(jpeg) => Some(jpeg),
                 Err(reason) => {
                     warnings.push(format!("no thumbnail: {reason}"));
@@ -182,9 +231,10 @@ impl Stamper {
             no_train: self.options.no_train,
             thumbnail: thumbnail.as_deref(),
             parent: (kept_credentials || involvement == Involvement::Edited).then_some(input),
+            soft_binding: watermark,
         };
         let xmp_written = with_xmp.is_some();
-        let to_sign = with_xmp.as_deref().unwrap_or(input);
+        let to_sign = with_xmp.as_deref().unwrap_or(pixels);
         let (bytes, timestamped) = match &self.tsa {
             None => (
                 embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?,
@@ -218,6 +268,7 @@ impl Stamper {
             kept_credentials,
             xmp_written,
             timestamped,
+            watermark,
             warnings,
         })
     }
@@ -268,6 +319,22 @@ impl Stamper {
         })?;
         Ok(stamped)
     }
+}
+
+/// `input` with a watermark carrying `id`, re-encoded in its own format with its metadata.
+fn watermarked(
+    format: Format,
+    input: &[u8],
+    id: AssetId,
+    options: &WatermarkOptions,
+) -> Result<Vec<u8>, String> {
+    let mut editable = Editable::decode(format, input).map_err(|e| e.to_string())?;
+    watermark::embed(&mut editable.image, id, options.strength).map_err(|e| e.to_string())?;
+    editable
+        .encode(EncodeOptions {
+            quality: options.quality,
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// A JPEG thumbnail of the image, for formats the `image` crate decodes.

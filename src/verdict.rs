@@ -96,6 +96,8 @@ pub enum Layer {
     GeneratorMetadata,
     /// Generation parameters hidden in the least-significant bits of the pixels; unsigned.
     StealthMetadata,
+    /// An imperceptible watermark in the pixels: synthmark's own, or a generator's.
+    Watermark,
 }
 
 impl Layer {
@@ -106,6 +108,7 @@ impl Layer {
             Layer::Xmp => "xmp",
             Layer::GeneratorMetadata => "generator-metadata",
             Layer::StealthMetadata => "stealth-metadata",
+            Layer::Watermark => "watermark",
         }
     }
 }
@@ -138,6 +141,11 @@ pub enum Finding {
     Timestamp,
     /// The image points at a manifest stored elsewhere (`value` holds the URL); not fetched.
     RemoteManifest,
+    /// A synthmark watermark was decoded from the pixels (`value` holds the asset id).
+    Watermark,
+    /// The watermark and the manifest's soft binding disagree, or the manifest declares a
+    /// watermark that the pixels no longer carry (`value` holds the watermark's asset id, if any).
+    SoftBindingMismatch,
 }
 
 /// One observation by one layer.
@@ -172,6 +180,18 @@ impl Evidence {
             code: None,
             value: None,
         }
+    }
+
+    /// AI evidence from a layer other than signed C2PA credentials.
+    pub fn is_unsigned_ai_evidence(&self) -> bool {
+        self.layer != Layer::C2pa
+            && matches!(
+                self.finding,
+                Finding::AiSourceType
+                    | Finding::AiDeclaration
+                    | Finding::GeneratorTrace
+                    | Finding::Watermark
+            )
     }
 
     /// Sets the manifest label.
@@ -225,19 +245,16 @@ pub fn decide(evidence: &[Evidence]) -> Decision {
     let labelled =
         layers_where(&|e| e.layer == Layer::C2pa && e.signed && e.finding == Finding::AiSourceType);
     if !labelled.is_empty() {
+        // A watermark that agrees is a second layer the verdict rests on.
+        let mut rests_on = labelled;
+        rests_on.extend(layers_where(&|e| e.finding == Finding::Watermark));
         return Decision {
             verdict: Verdict::LabelledAi,
-            rests_on: labelled,
+            rests_on,
         };
     }
     // Other layers are evidence of AI, not a label, even when signed (NovelAI's signature).
-    let unlabelled = layers_where(&|e| {
-        e.layer != Layer::C2pa
-            && matches!(
-                e.finding,
-                Finding::AiSourceType | Finding::AiDeclaration | Finding::GeneratorTrace
-            )
-    });
+    let unlabelled = layers_where(&|e| e.is_unsigned_ai_evidence());
     if !unlabelled.is_empty() {
         return Decision {
             verdict: Verdict::UnlabelledAi,
@@ -297,6 +314,24 @@ mod tests {
         assert_eq!(broken.verdict, Verdict::Tampered);
         let declared = Evidence::new(Layer::Xmp, Finding::AiDeclaration, "credit");
         assert_eq!(decide(&[declared]).verdict, Verdict::UnlabelledAi);
+    }
+
+    #[test]
+    fn a_watermark_alone_is_unlabelled_and_backs_a_label() {
+        let mark = Evidence::new(Layer::Watermark, Finding::Watermark, "synthmark watermark");
+        assert!(!mark.signed);
+        let stripped = decide(std::slice::from_ref(&mark));
+        assert_eq!(stripped.verdict, Verdict::UnlabelledAi);
+        assert_eq!(stripped.rests_on, vec![Layer::Watermark]);
+        let both = decide(&[ev(Finding::AiSourceType), mark.clone()]);
+        assert_eq!(both.verdict, Verdict::LabelledAi);
+        assert_eq!(both.rests_on, vec![Layer::C2pa, Layer::Watermark]);
+        let mismatch = Evidence::new(Layer::Watermark, Finding::SoftBindingMismatch, "x");
+        assert_eq!(decide(&[mismatch]).verdict, Verdict::NoSignal);
+        assert_eq!(
+            decide(&[mark, ev(Finding::IntegrityFailure)]).verdict,
+            Verdict::Tampered
+        );
     }
 
     #[test]

@@ -39,10 +39,17 @@ pub struct Args {
     /// Also write a self-contained HTML report (counts, a thumbnail and the evidence per file).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Do not decode pixels to look for watermarks: metadata and credentials only (much
+    /// faster, but a stripped label then goes unnoticed).
+    #[arg(long)]
+    no_watermark: bool,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
-    let mut options = CheckOptions::default();
+    let mut options = CheckOptions {
+        watermark: !args.no_watermark,
+        ..CheckOptions::default()
+    };
     for path in args.trust.iter().chain(&global.config.check.trust) {
         options.add_trust_anchor_file(path)?;
     }

@@ -9,6 +9,8 @@
 //! no_train = true
 //! tsa_url = "http://timestamp.example.com"
 //! tsa_optional = false
+//! watermark = true                   # the imperceptible watermark layer (default on)
+//! quality = 90                       # JPEG/WebP re-encoding quality (default: the input's)
 //!
 //! [check]
 //! trust = ["/etc/synthmark/c2pa-trust-anchors.pem"]
@@ -43,6 +45,8 @@ pub struct StampConfig {
     #[serde(default)]
     pub tsa_optional: bool,
     pub tsa_timeout: Option<u64>,
+    pub watermark: Option<bool>,
+    pub quality: Option<u8>,
 }
 
 #[derive(Debug, Default, Deserialize)]

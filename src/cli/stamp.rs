@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use std::time::Duration;
 
-use synthmark::{Existing, Involvement, SoftwareAgent, StampOptions, Stamper, TsaOptions};
+use synthmark::{
+    Existing, Involvement, SoftwareAgent, StampOptions, Stamper, TsaOptions, WatermarkOptions,
+};
 
 use super::batch::{self, Progress};
 use super::inputs::{self, Input};
@@ -52,6 +54,14 @@ pub struct Args {
     /// Seconds one TSA request may take before it is retried (3 attempts in all). Default: 10.
     #[arg(long, value_name = "SECS")]
     tsa_timeout: Option<u64>,
+    /// Skip the imperceptible watermark: the pixels stay byte-identical and only metadata is
+    /// added (the label is then lost when a platform strips metadata).
+    #[arg(long)]
+    no_watermark: bool,
+    /// JPEG/WebP quality (1-100) for re-encoding watermarked images. Default: the input JPEG's
+    /// own quality (estimated), 90 for lossy WebP; PNG and lossless WebP stay lossless.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: Option<u8>,
     #[command(flatten)]
     identity: IdentityArgs,
 }
@@ -69,6 +79,8 @@ pub struct Outcome {
     pub without_timestamp: usize,
     /// Stamped files whose XMP could not carry the source type (AVIF, HEIC).
     pub without_xmp: usize,
+    /// Stamped files that did not get the watermark that was asked for (too small, GIF, …).
+    pub without_watermark: usize,
     pub failures: Vec<(PathBuf, String)>,
 }
 
@@ -96,6 +108,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 );
                 tsa
             }),
+        watermark: (!args.no_watermark && config.watermark.unwrap_or(true)).then(|| {
+            WatermarkOptions {
+                quality: args.quality.or(config.quality),
+                ..WatermarkOptions::default()
+            }
+        }),
         ..StampOptions::default()
     };
     let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
@@ -200,7 +218,11 @@ pub fn stamp_batch(
                 for warning in &stamped.warnings {
                     progress.message(&format!("{}: warning: {warning}", job.input.display()));
                 }
-                (stamped.xmp_written, stamped.timestamped)
+                (
+                    stamped.xmp_written,
+                    stamped.timestamped,
+                    stamped.watermark.is_some(),
+                )
             });
         if let Err(reason) = &result {
             progress.message(&format!("{}: {reason}", job.input.display()));
@@ -208,18 +230,21 @@ pub fn stamp_batch(
         result.map_err(|reason| (job.input, reason))
     })?;
     let asked_for_timestamps = stamper.options().tsa.is_some();
+    let asked_for_watermarks = stamper.options().watermark.is_some();
     let mut outcome = Outcome {
         stamped: 0,
         without_timestamp: 0,
         without_xmp: 0,
+        without_watermark: 0,
         failures: Vec::new(),
     };
     for result in results {
         match result {
-            Ok((xmp_written, timestamped)) => {
+            Ok((xmp_written, timestamped, watermarked)) => {
                 outcome.stamped += 1;
                 outcome.without_xmp += usize::from(!xmp_written);
                 outcome.without_timestamp += usize::from(asked_for_timestamps && !timestamped);
+                outcome.without_watermark += usize::from(asked_for_watermarks && !watermarked);
             }
             Err(failure) => outcome.failures.push(failure),
         }
@@ -270,7 +295,11 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
 
 fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
     let failures = &outcome.failures;
-    if quiet && failures.is_empty() && outcome.without_timestamp == 0 {
+    if quiet
+        && failures.is_empty()
+        && outcome.without_timestamp == 0
+        && outcome.without_watermark == 0
+    {
         return;
     }
     let place = out
@@ -288,6 +317,12 @@ fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
         eprintln!(
             "WARNING: {} images were signed WITHOUT a timestamp because the TSA failed (--tsa-optional); their credentials will read expired when the signing certificate expires",
             outcome.without_timestamp
+        );
+    }
+    if outcome.without_watermark > 0 {
+        eprintln!(
+            "WARNING: {} images were stamped WITHOUT the watermark layer (the reason is given per file above); their label will not survive metadata stripping",
+            outcome.without_watermark
         );
     }
     for (path, reason) in failures {

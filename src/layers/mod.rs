@@ -5,4 +5,5 @@
 pub mod c2pa;
 pub mod stealth;
 pub mod traces;
+pub mod watermark;
 pub mod xmp;

@@ -63,6 +63,15 @@ pub struct C2paFindings {
     pub trust: Option<Trust>,
     pub signer: Option<SignerInfo>,
     pub timestamp: Option<TimestampInfo>,
+    /// The active manifest's soft bindings (watermarks and fingerprints it declares).
+    pub soft_bindings: Vec<SoftBinding>,
+}
+
+/// A `c2pa.soft-binding` assertion: the algorithm and the first block's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftBinding {
+    pub alg: String,
+    pub value: Vec<u8>,
 }
 
 /// The JUMBF description box of a C2PA manifest store: `jumd` followed by the UUID that begins
@@ -200,7 +209,37 @@ fn analyse(reader: &Reader) -> C2paFindings {
     }
 
     findings.evidence.extend(source_types(reader, active_label));
+    findings.soft_bindings = soft_bindings(active);
     findings
+}
+
+/// The soft bindings an (active) manifest declares. The block value reads back from the
+/// manifest's JSON either as a byte array or as base64 text.
+fn soft_bindings(manifest: &Manifest) -> Vec<SoftBinding> {
+    manifest
+        .assertions()
+        .iter()
+        .filter(|a| a.label().starts_with("c2pa.soft-binding"))
+        .filter_map(|a| {
+            let value = a.value().ok()?;
+            let alg = value.get("alg")?.as_str()?.to_string();
+            let block = value.get("blocks")?.get(0)?.get("value")?;
+            let bytes = match block {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+                    .collect::<Option<Vec<u8>>>()?,
+                Value::String(text) => {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .ok()?
+                }
+                _ => return None,
+            };
+            Some(SoftBinding { alg, value: bytes })
+        })
+        .collect()
 }
 
 /// The timestamp, read from the `timeStamp.*` status codes of the active manifest.

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::C2paError;
 use crate::format::Format;
+use crate::layers::watermark::{self, AssetId};
 use crate::source_type::{COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA};
 
 /// The ingredient label that the opening action refers to.
@@ -89,6 +90,9 @@ pub struct ManifestSpec<'a> {
     /// The original input, unmodified, when it must be kept as the `parentOf` ingredient: it
     /// carries credentials of its own, or it is the original of an AI edit.
     pub parent: Option<&'a [u8]>,
+    /// The asset id of the watermark embedded in the pixels, recorded as a `c2pa.soft-binding`
+    /// with the `c2pa.watermarked.bound` action.
+    pub soft_binding: Option<AssetId>,
 }
 
 /// Signs `image` (already carrying our XMP) and returns the signed file.
@@ -151,11 +155,20 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
         }));
     }
     actions.push(ai_action);
+    if spec.soft_binding.is_some() {
+        actions.push(json!({
+            "action": "c2pa.watermarked.bound",
+            "description": "Imperceptible watermark carrying this asset's id (see c2pa.soft-binding)",
+        }));
+    }
 
     let mut assertions = vec![json!({
         "label": "c2pa.actions.v2",
         "data": { "actions": actions },
     })];
+    if let Some(id) = spec.soft_binding {
+        assertions.push(soft_binding(id));
+    }
     if spec.no_train {
         assertions.push(training_reservation());
     }
@@ -163,6 +176,20 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
         "title": spec.title,
         "claim_generator_info": [{ "name": super::CLAIM_GENERATOR, "version": env!("CARGO_PKG_VERSION") }],
         "assertions": assertions,
+    })
+}
+
+/// The soft binding: our algorithm id and the watermark's 8 payload bytes (version, asset id,
+/// check), big-endian. The asset id also goes in `name` so people can read it.
+fn soft_binding(id: AssetId) -> Value {
+    let payload = watermark::pack(id).to_be_bytes().to_vec();
+    json!({
+        "label": "c2pa.soft-binding",
+        "data": {
+            "alg": watermark::ALGORITHM,
+            "name": format!("synthmark asset {id}"),
+            "blocks": [{ "scope": {}, "value": payload }],
+        },
     })
 }
 
@@ -204,6 +231,7 @@ mod tests {
             no_train: true,
             thumbnail: None,
             parent: None,
+            soft_binding: None,
         };
         let def = definition(&spec);
         let actions = &def["assertions"][0]["data"]["actions"];
@@ -225,6 +253,7 @@ mod tests {
             no_train: false,
             thumbnail: None,
             parent: Some(b"original"),
+            soft_binding: None,
         };
         let def = definition(&spec);
         let actions = &def["assertions"][0]["data"]["actions"];

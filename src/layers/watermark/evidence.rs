@@ -1,0 +1,82 @@
+//! What the checker reports from the watermark layer: the pixels are decoded once and searched
+//! for synthmark's watermark, and the result is compared with the soft binding the manifest
+//! declares, if any.
+
+use image::ImageFormat;
+
+use super::payload::unpack;
+use super::{detect, ALGORITHM};
+use crate::format::Format;
+use crate::layers::c2pa::detect::SoftBinding;
+use crate::verdict::{Evidence, Finding, Layer};
+
+/// Watermark evidence for an image, given the soft bindings its manifest declares.
+pub fn evidence(format: Format, bytes: &[u8], soft_bindings: &[SoftBinding]) -> Vec<Evidence> {
+    let image_format = match format {
+        Format::Jpeg => ImageFormat::Jpeg,
+        Format::Png => ImageFormat::Png,
+        Format::Webp => ImageFormat::WebP,
+        Format::Tiff => ImageFormat::Tiff,
+        Format::Gif => ImageFormat::Gif,
+        // No decoder in this build: nothing to look at.
+        Format::Avif | Format::Heic => return Vec::new(),
+    };
+    let Ok(image) = image::load_from_memory_with_format(bytes, image_format) else {
+        return Vec::new();
+    };
+    let declared: Vec<u64> = soft_bindings
+        .iter()
+        .filter(|b| b.alg == ALGORITHM)
+        .filter_map(|b| <[u8; 8]>::try_from(b.value.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .collect();
+    let declared_id = declared.iter().find_map(|&word| unpack(word));
+
+    let mut found = Vec::new();
+    match detect(&image) {
+        Some(detection) => {
+            let id = detection.asset_id;
+            let mut how = format!("pilot z-score {:.1}", detection.confidence);
+            if detection.mirrored {
+                how.push_str(", mirrored");
+            }
+            if (detection.zoom - 1.0).abs() > 0.02 {
+                how.push_str(&format!(", scaled {:.2}×", 1.0 / detection.zoom));
+            }
+            if detection.rotation.abs() > 0.3 {
+                how.push_str(&format!(", rotated {:.1}°", detection.rotation));
+            }
+            found.push(
+                Evidence::new(
+                    Layer::Watermark,
+                    Finding::Watermark,
+                    format!(
+                        "synthmark watermark ({}) with asset id {id} ({how})",
+                        ALGORITHM
+                    ),
+                )
+                .with_value(id.to_string()),
+            );
+            if let Some(declared) = declared_id.filter(|&d| d != id) {
+                found.push(
+                    Evidence::new(
+                        Layer::Watermark,
+                        Finding::SoftBindingMismatch,
+                        format!("the watermark carries asset id {id}, but the manifest's soft binding names {declared}: the credentials may belong to another image"),
+                    )
+                    .with_value(id.to_string()),
+                );
+            }
+        }
+        None => {
+            if let Some(declared) = declared_id {
+                found.push(Evidence::new(
+                    Layer::Watermark,
+                    Finding::SoftBindingMismatch,
+                    format!("the manifest declares a synthmark watermark (asset id {declared}) that was not found in the pixels"),
+                ));
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,191 @@
+//! Single-channel `f32` image planes and the few operations the watermark needs on them: luma
+//! extraction, resampling (through `fast_image_resize`), box filtering and affine warping.
+
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::F32;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::DynamicImage;
+
+/// A row-major plane of `f32` samples on the 0–255 scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    pub fn new(width: usize, height: usize) -> Self {
+        Plane {
+            width,
+            height,
+            data: vec![0.0; width * height],
+        }
+    }
+
+    /// BT.601 luma of any image the `image` crate decodes, scaled to 0–255 whatever the bit
+    /// depth. Alpha is ignored.
+    pub fn luma(image: &DynamicImage) -> Plane {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let data = match image {
+            DynamicImage::ImageLuma8(buffer) => buffer.as_raw().iter().map(|&v| v as f32).collect(),
+            DynamicImage::ImageRgb8(buffer) => rgb_luma(buffer.as_raw(), 3, 1.0),
+            DynamicImage::ImageRgba8(buffer) => rgb_luma(buffer.as_raw(), 4, 1.0),
+            DynamicImage::ImageLumaA8(buffer) => buffer
+                .as_raw()
+                .chunks_exact(2)
+                .map(|p| p[0] as f32)
+                .collect(),
+            DynamicImage::ImageRgb16(buffer) => rgb_luma(buffer.as_raw(), 3, 255.0 / 65535.0),
+            DynamicImage::ImageRgba16(buffer) => rgb_luma(buffer.as_raw(), 4, 255.0 / 65535.0),
+            other => {
+                let rgb = other.to_rgb32f();
+                rgb.as_raw()
+                    .chunks_exact(3)
+                    .map(|p| 255.0 * (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]))
+                    .collect()
+            }
+        };
+        Plane {
+            width,
+            height,
+            data,
+        }
+    }
+
+    /// Resamples to `width × height` with a bilinear (triangle) filter, which also averages
+    /// properly when shrinking.
+    pub fn resized(&self, width: usize, height: usize) -> Plane {
+        if (width, height) == (self.width, self.height) {
+            return self.clone();
+        }
+        let source: Vec<F32> = self.data.iter().map(|&v| F32::new(v)).collect();
+        let mut out = Plane::new(width, height);
+        let (Ok(source), Ok(mut target)) = (
+            TypedImageRef::new(self.width as u32, self.height as u32, &source),
+            TypedImage::<F32>::from_pixels(
+                width as u32,
+                height as u32,
+                vec![F32::new(0.0); width * height],
+            ),
+        ) else {
+            return out;
+        };
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        if Resizer::new()
+            .resize_typed(&source, &mut target, &options)
+            .is_ok()
+        {
+            for (o, p) in out.data.iter_mut().zip(target.pixels()) {
+                *o = p.0;
+            }
+        }
+        out
+    }
+
+    /// The mean over a `(2r+1)²` window, edges clamped; two running-sum passes, O(1) per sample.
+    pub fn box_mean(&self, radius: usize) -> Plane {
+        let horizontal = self.box_pass(radius, true);
+        horizontal.box_pass(radius, false)
+    }
+
+    fn box_pass(&self, radius: usize, along_rows: bool) -> Plane {
+        let (w, h) = (self.width, self.height);
+        let mut out = Plane::new(w, h);
+        let (lines, len) = if along_rows { (h, w) } else { (w, h) };
+        let index = |line: usize, i: usize| {
+            if along_rows {
+                line * w + i
+            } else {
+                i * w + line
+            }
+        };
+        let window = (2 * radius + 1) as f32;
+        for line in 0..lines {
+            let sample = |i: isize| self.data[index(line, i.clamp(0, len as isize - 1) as usize)];
+            let r = radius as isize;
+            let mut sum: f32 = (-r..=r).map(sample).sum();
+            for i in 0..len {
+                out.data[index(line, i)] = sum / window;
+                sum += sample(i as isize + r + 1) - sample(i as isize - r);
+            }
+        }
+        out
+    }
+
+    /// The plane minus its 5×5 local mean: keeps the watermark's band, drops most of the image.
+    pub fn high_pass(&self) -> Plane {
+        let mean = self.box_mean(2);
+        let data = self
+            .data
+            .iter()
+            .zip(&mean.data)
+            .map(|(v, m)| v - m)
+            .collect();
+        Plane {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+
+    /// Bilinear sample at a real position; 0 outside the plane.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32) -> f32 {
+        if !(x >= 0.0 && y >= 0.0) {
+            return 0.0;
+        }
+        let (x0, y0) = (x as usize, y as usize);
+        if x0 + 1 >= self.width || y0 + 1 >= self.height {
+            return 0.0;
+        }
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let row = y0 * self.width + x0;
+        let top = self.data[row] + fx * (self.data[row + 1] - self.data[row]);
+        let bottom = self.data[row + self.width]
+            + fx * (self.data[row + self.width + 1] - self.data[row + self.width]);
+        top + fy * (bottom - top)
+    }
+}
+
+fn rgb_luma<T: Copy + Into<f32>>(raw: &[T], channels: usize, scale: f32) -> Vec<f32> {
+    raw.chunks_exact(channels)
+        .map(|p| scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_mean_of_a_constant_is_the_constant() {
+        let mut plane = Plane::new(7, 5);
+        plane.data.iter_mut().for_each(|v| *v = 3.0);
+        assert!(plane
+            .box_mean(2)
+            .data
+            .iter()
+            .all(|v| (v - 3.0).abs() < 1e-5));
+        assert!(plane.high_pass().data.iter().all(|v| v.abs() < 1e-5));
+    }
+
+    #[test]
+    fn resize_keeps_a_ramp_a_ramp() {
+        let mut plane = Plane::new(64, 8);
+        for y in 0..8 {
+            for x in 0..64 {
+                plane.data[y * 64 + x] = x as f32;
+            }
+        }
+        let half = plane.resized(32, 4);
+        assert_eq!((half.width, half.height), (32, 4));
+        assert!(
+            (half.data[2 * 32 + 10] - 20.5).abs() < 0.6,
+            "{}",
+            half.data[2 * 32 + 10]
+        );
+        assert!((plane.sample(10.5, 3.0) - 10.5).abs() < 1e-4);
+        assert_eq!(plane.sample(-1.0, 0.0), 0.0);
+    }
+}

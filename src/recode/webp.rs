@@ -1,0 +1,128 @@
+//! WebP: decoded by `image`, re-encoded by libwebp (lossless stays lossless, lossy is written at
+//! the requested quality, default 90), then wrapped in a VP8X container with the original's ICC
+//! profile, EXIF and XMP chunks.
+
+use image::{DynamicImage, ImageFormat};
+
+use super::{decode_with, EncodeOptions, RecodeError};
+
+/// Lossy quality when none is asked for (libwebp's scale; WebP keeps no quality to estimate).
+const DEFAULT_QUALITY: f32 = 90.0;
+const FLAG_ICC: u8 = 0x20;
+const FLAG_ALPHA: u8 = 0x10;
+const FLAG_EXIF: u8 = 0x08;
+const FLAG_XMP: u8 = 0x04;
+
+struct Chunk<'a> {
+    fourcc: [u8; 4],
+    data: &'a [u8],
+}
+
+fn chunks(bytes: &[u8]) -> Result<Vec<Chunk<'_>>, RecodeError> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return Err(RecodeError::Decode("not a RIFF WEBP file".into()));
+    }
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let fourcc = [bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]];
+        let len = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
+        let data = bytes
+            .get(pos + 8..pos + 8 + len)
+            .ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))?;
+        out.push(Chunk { fourcc, data });
+        pos += 8 + len + (len & 1);
+    }
+    Ok(out)
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
+    if chunks(bytes)?.iter().any(|c| &c.fourcc == b"ANIM") {
+        return Err(RecodeError::Unsupported(
+            "animated WebPs are not re-encoded (only the first frame would survive)".into(),
+        ));
+    }
+    decode_with(bytes, ImageFormat::WebP)
+}
+
+pub(super) fn encode(
+    original: &[u8],
+    image: &DynamicImage,
+    options: EncodeOptions,
+) -> Result<Vec<u8>, RecodeError> {
+    let old = chunks(original)?;
+    let lossless = old.iter().any(|c| &c.fourcc == b"VP8L");
+    let has_alpha = image.color().has_alpha();
+    let rgba;
+    let rgb;
+    let encoder = if has_alpha {
+        rgba = image.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), image.width(), image.height())
+    } else {
+        rgb = image.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), image.width(), image.height())
+    };
+    let quality = options.quality.map_or(DEFAULT_QUALITY, f32::from);
+    let encoded = encoder
+        .encode_simple(lossless, if lossless { 100.0 } else { quality })
+        .map_err(|e| RecodeError::Encode(format!("libwebp: {e:?}")))?;
+    let new = chunks(&encoded)?;
+
+    let find = |fourcc: &[u8; 4]| old.iter().find(|c| &c.fourcc == fourcc).map(|c| c.data);
+    let (icc, exif, xmp) = (find(b"ICCP"), find(b"EXIF"), find(b"XMP "));
+    let image_chunks: Vec<&Chunk> = new
+        .iter()
+        .filter(|c| matches!(&c.fourcc, b"VP8 " | b"VP8L" | b"ALPH"))
+        .collect();
+    let mut body = Vec::with_capacity(encoded.len() + 1024);
+    if icc.is_some() || exif.is_some() || xmp.is_some() || has_alpha && !lossless {
+        let mut flags = 0u8;
+        for (present, flag) in [
+            (icc.is_some(), FLAG_ICC),
+            (has_alpha, FLAG_ALPHA),
+            (exif.is_some(), FLAG_EXIF),
+            (xmp.is_some(), FLAG_XMP),
+        ] {
+            if present {
+                flags |= flag;
+            }
+        }
+        let mut vp8x = [0u8; 10];
+        vp8x[0] = flags;
+        vp8x[4..7].copy_from_slice(&(image.width() - 1).to_le_bytes()[..3]);
+        vp8x[7..10].copy_from_slice(&(image.height() - 1).to_le_bytes()[..3]);
+        push_chunk(&mut body, b"VP8X", &vp8x);
+    }
+    if let Some(icc) = icc {
+        push_chunk(&mut body, b"ICCP", icc);
+    }
+    for chunk in image_chunks {
+        push_chunk(&mut body, &chunk.fourcc, chunk.data);
+    }
+    if let Some(exif) = exif {
+        push_chunk(&mut body, b"EXIF", exif);
+    }
+    if let Some(xmp) = xmp {
+        push_chunk(&mut body, b"XMP ", xmp);
+    }
+    let mut out = Vec::with_capacity(body.len() + 12);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+fn push_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(0);
+    }
+}
