@@ -33,10 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "samples".to_string());
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir)?;
-    scene(320, 240, 1).save_with_format(dir.join("landscape.jpg"), ImageFormat::Jpeg)?;
-    scene(256, 256, 2).save_with_format(dir.join("portrait.png"), ImageFormat::Png)?;
-    scene(288, 192, 3).save_with_format(dir.join("banner.webp"), ImageFormat::WebP)?;
-    scene(200, 150, 4).save_with_format(dir.join("scan.tiff"), ImageFormat::Tiff)?;
+    // Large enough to carry the watermark (short side >= 256 px); the GIF icon is not.
+    scene(800, 600, 1).save_with_format(dir.join("landscape.jpg"), ImageFormat::Jpeg)?;
+    scene(384, 480, 2).save_with_format(dir.join("portrait.png"), ImageFormat::Png)?;
+    scene(640, 320, 3).save_with_format(dir.join("banner.webp"), ImageFormat::WebP)?;
+    scene(400, 300, 4).save_with_format(dir.join("scan.tiff"), ImageFormat::Tiff)?;
     let icon = RgbaImage::from_fn(96, 96, |x, y| {
         let inside = (x as i32 - 48).pow(2) + (y as i32 - 48).pow(2) < 40 * 40;
         if inside {

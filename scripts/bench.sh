@@ -7,6 +7,8 @@
 #   4. the stamp command with RFC 3161 timestamps from a loopback TSA (`openssl ts -reply`, one
 #      request at a time), then from the same TSA answering 50 ms late like a TSA across a network,
 #      with one worker per core and with the default of four per core (latency hiding).
+#   5. the watermark alone: embed and detect on a 1-megapixel image on one thread, against a
+#      JPEG decode of the same image (examples/robustness.rs --bench).
 # Usage: scripts/bench.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,10 @@ source scripts/loopback-tsa.sh
 count="${1:-1000}"
 cargo_flags=(--ignore-rust-version --quiet)
 
+echo "== watermark: embed and detect, 1 megapixel, one thread =="
+cargo run "${cargo_flags[@]}" --release --example robustness -- --bench
+
+echo
 echo "== in-process: library against the bare c2pa crate =="
 cargo bench "${cargo_flags[@]}" --bench stamp -- "$count" 1.0
 

@@ -436,6 +436,88 @@ fn every_bundled_sample_format_checks_labelled_ai_in_ndjson() {
         formats,
         ["avif", "gif", "heic", "jpeg", "png", "tiff", "webp"]
     );
+    // The formats synthmark re-encodes also carry the watermark, and the verdict says so.
+    for report in &reports {
+        let format = report["format"].as_str().unwrap();
+        let watermarked = report["rests_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "watermark");
+        assert_eq!(
+            watermarked,
+            matches!(format, "jpeg" | "png" | "tiff" | "webp"),
+            "{report}"
+        );
+    }
+}
+
+/// `exiftool -all=` removes every metadata block; the watermark keeps the image flagged.
+#[test]
+fn stripping_metadata_with_exiftool_leaves_an_unlabelled_ai_image_with_its_asset_id() {
+    if std::process::Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "exiftool is missing; .ci/run installs it (libimage-exiftool-perl)"
+        );
+        eprintln!("SKIPPED: exiftool is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = home.path().join("out");
+    let landscape = samples_dir().join("landscape.jpg");
+    let stamp = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "-q",
+            landscape.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(stamp.status.success(), "{}", stderr(&stamp));
+    let stamped = out_dir.join("landscape.jpg");
+    let labelled = synthmark(
+        home.path(),
+        &["check", "--format", "ndjson", stamped.to_str().unwrap()],
+    );
+    let id = ndjson(&labelled)[0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["finding"] == "watermark")
+        .expect("watermark evidence")["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let strip = std::process::Command::new("exiftool")
+        .args(["-q", "-all=", "-overwrite_original"])
+        .arg(&stamped)
+        .status()
+        .unwrap();
+    assert!(strip.success());
+    let out = synthmark(
+        home.path(),
+        &["check", "--format", "ndjson", stamped.to_str().unwrap()],
+    );
+    let report = &ndjson(&out)[0];
+    assert_eq!(report["verdict"], "unlabelled-ai", "{report}");
+    assert_eq!(
+        report["rests_on"],
+        serde_json::json!(["watermark"]),
+        "{report}"
+    );
+    assert!(
+        report["explanation"].as_str().unwrap().contains(&id),
+        "{report}"
+    );
+    assert!(out.status.success());
 }
 
 #[test]

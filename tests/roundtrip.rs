@@ -13,9 +13,12 @@ fn stamper(options: StampOptions) -> Stamper {
     Stamper::new(&dev_identity().signing_identity().unwrap(), options).unwrap()
 }
 
+/// These tests are about the metadata layers and use tiny fixtures; the watermark layer has its
+/// own tests (tests/watermark.rs).
 fn default_stamper() -> Stamper {
     stamper(StampOptions {
         generator: SoftwareAgent::parse("TestDiffusion/3.1"),
+        watermark: None,
         ..StampOptions::default()
     })
 }
@@ -242,6 +245,7 @@ fn no_train_and_thumbnail_are_embedded_and_verify() {
     let stamper = stamper(StampOptions {
         no_train: true,
         thumbnail: true,
+        watermark: None,
         ..StampOptions::default()
     });
     let plain = default_stamper()

@@ -62,6 +62,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let reports = check::check_paths(&checker, std::slice::from_ref(&args.out), global)?;
     check::print_reports(&reports, OutputFormat::Table)?;
 
+    let stripped = strip_one(&args.out)?;
+    if let Some(stripped) = &stripped {
+        println!(
+            "\nA platform strips all metadata on upload (decoded and re-encoded: {}); the watermark still tells:\n",
+            stripped.display()
+        );
+        let reports = check::check_paths(&checker, std::slice::from_ref(stripped), global)?;
+        check::print_reports(&reports, OutputFormat::Table)?;
+    }
+
     println!("\nNext:");
     println!(
         "  synthmark check {}                       # the same files, no trust anchor: untrusted",
@@ -81,4 +91,24 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// Decodes the stamped landscape.jpg and writes it again without any metadata, into
+/// `OUT-stripped/` (beside the output, so a second demo run does not check it twice), as an
+/// upload pipeline would.
+fn strip_one(out: &std::path::Path) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let source = out.join("landscape.jpg");
+    let Ok(image) = image::open(&source) else {
+        return Ok(None);
+    };
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push("-stripped");
+    let dir = out.with_file_name(name);
+    std::fs::create_dir_all(&dir)?;
+    let target = dir.join("landscape.jpg");
+    image
+        .to_rgb8()
+        .save_with_format(&target, image::ImageFormat::Jpeg)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+    Ok(Some(target))
 }
