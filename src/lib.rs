@@ -38,6 +38,7 @@ mod format;
 mod identity;
 mod layers;
 mod recode;
+mod riff;
 mod source_type;
 mod stamp;
 mod verdict;

@@ -5,6 +5,7 @@
 use image::{DynamicImage, ImageFormat};
 
 use super::{decode_with, EncodeOptions, RecodeError};
+use crate::riff::{self, push_chunk, Chunk};
 
 /// Lossy quality when none is asked for (libwebp's scale; WebP keeps no quality to estimate).
 const DEFAULT_QUALITY: f32 = 90.0;
@@ -13,32 +14,9 @@ const FLAG_ALPHA: u8 = 0x10;
 const FLAG_EXIF: u8 = 0x08;
 const FLAG_XMP: u8 = 0x04;
 
-struct Chunk<'a> {
-    fourcc: [u8; 4],
-    data: &'a [u8],
-}
-
-fn chunks(bytes: &[u8]) -> Result<Vec<Chunk<'_>>, RecodeError> {
-    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
-        return Err(RecodeError::Decode("not a RIFF WEBP file".into()));
-    }
-    let mut out = Vec::new();
-    let mut pos = 12;
-    while pos + 8 <= bytes.len() {
-        let fourcc = [bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]];
-        let len = u32::from_le_bytes([
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ]) as usize;
-        let data = bytes
-            .get(pos + 8..pos + 8 + len)
-            .ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))?;
-        out.push(Chunk { fourcc, data });
-        pos += 8 + len + (len & 1);
-    }
-    Ok(out)
+/// The chunks of a WebP file, or why they cannot be read.
+fn chunks(bytes: &[u8]) -> Result<Vec<Chunk>, RecodeError> {
+    riff::chunks(bytes).ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
@@ -73,7 +51,11 @@ pub(super) fn encode(
         .map_err(|e| RecodeError::Encode(format!("libwebp: {e:?}")))?;
     let new = chunks(&encoded)?;
 
-    let find = |fourcc: &[u8; 4]| old.iter().find(|c| &c.fourcc == fourcc).map(|c| c.data);
+    let find = |fourcc: &[u8; 4]| {
+        old.iter()
+            .find(|c| &c.fourcc == fourcc)
+            .map(|c| &original[c.data.clone()])
+    };
     let (icc, exif, xmp) = (find(b"ICCP"), find(b"EXIF"), find(b"XMP "));
     let image_chunks: Vec<&Chunk> = new
         .iter()
@@ -102,7 +84,7 @@ pub(super) fn encode(
         push_chunk(&mut body, b"ICCP", icc);
     }
     for chunk in image_chunks {
-        push_chunk(&mut body, &chunk.fourcc, chunk.data);
+        push_chunk(&mut body, &chunk.fourcc, &encoded[chunk.data.clone()]);
     }
     if let Some(exif) = exif {
         push_chunk(&mut body, b"EXIF", exif);
@@ -116,13 +98,4 @@ pub(super) fn encode(
     out.extend_from_slice(b"WEBP");
     out.extend_from_slice(&body);
     Ok(out)
-}
-
-fn push_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(fourcc);
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    if data.len() % 2 == 1 {
-        out.push(0);
-    }
 }

@@ -243,10 +243,6 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
 }
 
-fn le_u32(bytes: &[u8], at: usize) -> Option<usize> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

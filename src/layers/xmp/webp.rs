@@ -1,38 +1,9 @@
 //! XMP in a WebP `XMP ` chunk (extended file format, `VP8X`).
 use super::*;
+use crate::riff::{chunks, push_chunk, Chunk};
 
 const XMP_FLAG: u8 = 0x04;
 const ALPHA_FLAG: u8 = 0x10;
-
-struct Chunk {
-    fourcc: [u8; 4],
-    start: usize,
-    data: std::ops::Range<usize>,
-    end: usize,
-}
-
-fn chunks(image: &[u8]) -> Option<Vec<Chunk>> {
-    let riff_end = (le_u32(image, 4)? + 8).min(image.len());
-    let mut pos = 12;
-    let mut found = Vec::new();
-    while pos + 8 <= riff_end {
-        let fourcc: [u8; 4] = image.get(pos..pos + 4)?.try_into().ok()?;
-        let len = le_u32(image, pos + 4)?;
-        let data = pos + 8..pos + 8 + len;
-        if data.end > riff_end {
-            return None;
-        }
-        let end = (data.end + (len & 1)).min(riff_end);
-        found.push(Chunk {
-            fourcc,
-            start: pos,
-            data,
-            end,
-        });
-        pos = end;
-    }
-    Some(found)
-}
 
 pub(super) fn find(image: &[u8]) -> Option<&[u8]> {
     let chunks = chunks(image)?;
@@ -75,15 +46,6 @@ pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
     let riff_len = u32::try_from(out.len() - 8).map_err(|_| malformed("the WebP is too large"))?;
     out[4..8].copy_from_slice(&riff_len.to_le_bytes());
     Ok(out)
-}
-
-fn push_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(fourcc);
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    if data.len() % 2 == 1 {
-        out.push(0);
-    }
 }
 
 /// Width, height and alpha of a simple (`VP8 ` or `VP8L`) WebP image.
