@@ -11,6 +11,7 @@ out="${1:-target/robustness}"
 corpus="${CORPUS:-../shared/corpus/dev}"
 corpus_args=()
 [ -d "$corpus" ] && corpus_args=(--corpus "$corpus")
-run=(cargo run --ignore-rust-version --quiet --release --example robustness --)
+# The dev profile is optimised here (Cargo.toml) and shares the test build: no second cold build.
+run=(cargo run --ignore-rust-version --quiet --example robustness --)
 "${run[@]}" "${corpus_args[@]}" --generated 40 --out "$out"
 "${run[@]}" "${corpus_args[@]}" --generated 40 --false-positives 10000 | tee "$out/false-positives.txt"

@@ -18,6 +18,7 @@ use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::{stealth, traces, watermark, xmp};
+use crate::pixels::LazyPixels;
 use crate::verdict::{decide, Evidence, Finding, Layer, Trust, Verdict};
 
 /// How images are checked.
@@ -187,11 +188,13 @@ impl Checker {
         };
         let c2pa = detect::detect(&self.context, format, bytes);
         let mut evidence = c2pa.evidence;
+        // Decoded on first use, shared by the layers that read pixels.
+        let pixels = LazyPixels::new(format, bytes);
         evidence.extend(xmp::detect::detect(format, bytes));
-        evidence.extend(traces::detect(format, bytes));
-        evidence.extend(stealth::detect(format, bytes));
+        evidence.extend(traces::detect(format, bytes, &pixels));
+        evidence.extend(stealth::detect(&pixels));
         if self.watermark {
-            evidence.extend(watermark::evidence(format, bytes, &c2pa.soft_bindings));
+            evidence.extend(watermark::evidence(&pixels, &c2pa.soft_bindings));
         }
         let decision = decide(&evidence);
         let mut report = Report {

@@ -37,6 +37,7 @@ mod check;
 mod format;
 mod identity;
 mod layers;
+mod pixels;
 mod recode;
 mod riff;
 mod source_type;
@@ -80,7 +81,7 @@ pub mod fuzzing {
                 data,
                 crate::source_type::TRAINED_ALGORITHMIC_MEDIA,
             );
-            let _ = traces::detect(format, data);
+            let _ = traces::detect(format, data, &crate::pixels::LazyPixels::new(format, data));
         }
     }
 }

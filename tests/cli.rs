@@ -404,6 +404,28 @@ fn unusable_identities_and_trust_files_are_fatal_with_a_reason() {
         "{}",
         stderr(&bad_trust)
     );
+
+    // A configuration value out of range is refused before anything is touched.
+    let config = home.path().join("bad-quality.toml");
+    write(&config, b"[stamp]\nquality = 0\n");
+    let before = std::fs::read(&input).unwrap();
+    let bad_quality = synthmark(
+        home.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "stamp",
+            "--in-place",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad_quality.status.code(), Some(2));
+    assert!(
+        stderr(&bad_quality).contains("quality = 0 is out of range"),
+        "{}",
+        stderr(&bad_quality)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
 }
 
 #[test]

@@ -74,6 +74,12 @@ impl Config {
         let mut config: Config = toml::from_str(&text).with_context(|| {
             format!("{} is not a valid synthmark configuration", path.display())
         })?;
+        if let Some(quality) = config.stamp.quality.filter(|q| !(1..=100).contains(q)) {
+            anyhow::bail!(
+                "{}: [stamp] quality = {quality} is out of range; use 1 to 100",
+                path.display()
+            );
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_relative_to(base);
         Ok(config)

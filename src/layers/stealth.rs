@@ -11,24 +11,27 @@ use std::io::Read;
 use image::RgbaImage;
 
 use crate::format::Format;
+use crate::pixels::LazyPixels;
 use crate::verdict::{Evidence, Finding, Layer};
 
-/// Images larger than this are not decoded for stealth metadata.
-const MAX_PIXELS: u64 = 40_000_000;
 /// The largest payload read (bytes).
 const MAX_PAYLOAD: usize = 4 << 20;
 
 /// Evidence from stealth metadata in the pixels of a PNG or WebP image.
-pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
-    let Some(pixels) = decode(format, image) else {
+pub fn detect(pixels: &LazyPixels) -> Vec<Evidence> {
+    // Only lossless formats keep least-significant bits.
+    if !matches!(pixels.format(), Format::Png | Format::Webp) {
+        return Vec::new();
+    }
+    let Some(pixels) = pixels.rgba() else {
         return Vec::new();
     };
     let mut evidence: Vec<Evidence> = [Channels::Alpha, Channels::Rgb]
         .into_iter()
-        .filter_map(|channels| read_payload(&pixels, channels))
+        .filter_map(|channels| read_payload(pixels, channels))
         .flat_map(|(magic, payload)| {
             let signature = signed_comment(&payload).and_then(|comment| {
-                crate::layers::traces::novelai_evidence(Layer::StealthMetadata, &pixels, &comment)
+                crate::layers::traces::novelai_evidence(Layer::StealthMetadata, pixels, &comment)
             });
             let tool = identify(&payload);
             let found = Evidence::new(
@@ -56,23 +59,6 @@ fn signed_comment(payload: &[u8]) -> Option<String> {
     let outer: serde_json::Value = serde_json::from_slice(payload).ok()?;
     let comment = outer.get("Comment")?.as_str()?.to_string();
     crate::layers::traces::novelai::is_signed(&comment).then_some(comment)
-}
-
-/// The pixels of a PNG or WebP image (not decoded past [`MAX_PIXELS`]).
-pub(crate) fn decode(format: Format, image: &[u8]) -> Option<RgbaImage> {
-    let image_format = match format {
-        Format::Png => image::ImageFormat::Png,
-        Format::Webp => image::ImageFormat::WebP,
-        _ => return None,
-    };
-    let reader = image::ImageReader::with_format(std::io::Cursor::new(image), image_format);
-    let (width, height) = reader.into_dimensions().ok()?;
-    if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return None;
-    }
-    image::load_from_memory_with_format(image, image_format)
-        .ok()
-        .map(|decoded| decoded.into_rgba8())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -226,7 +212,7 @@ pub(crate) mod tests {
         let infotext = b"a cat\nSteps: 20, Sampler: Euler a, Seed: 1";
         for compress in [false, true] {
             let image = with_alpha_payload(64, 48, infotext, compress);
-            let found = detect(Format::Png, &png(&image));
+            let found = detect(&LazyPixels::new(Format::Png, &png(&image)));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert_eq!(found[0].layer, Layer::StealthMetadata);
             assert_eq!(
@@ -251,7 +237,7 @@ pub(crate) mod tests {
                 let channel = &mut image.get_pixel_mut(x, y).0[i % 3];
                 *channel = (*channel & !1) | bit;
             }
-            let found = detect(Format::Png, &png(&image));
+            let found = detect(&LazyPixels::new(Format::Png, &png(&image)));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert!(found[0].detail.starts_with("RGB"), "{}", found[0].detail);
             assert_eq!(found[0].value.as_deref(), Some("SwarmUI"));
@@ -261,11 +247,11 @@ pub(crate) mod tests {
     #[test]
     fn ordinary_images_carry_nothing() {
         let opaque = RgbaImage::from_fn(32, 32, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
-        assert!(detect(Format::Png, &png(&opaque)).is_empty());
+        assert!(detect(&LazyPixels::new(Format::Png, &png(&opaque))).is_empty());
         let noisy = RgbaImage::from_fn(32, 32, |x, y| {
             image::Rgba([x as u8, y as u8, 7, (x * y) as u8])
         });
-        assert!(detect(Format::Png, &png(&noisy)).is_empty());
-        assert!(detect(Format::Png, b"not a png").is_empty());
+        assert!(detect(&LazyPixels::new(Format::Png, &png(&noisy))).is_empty());
+        assert!(detect(&LazyPixels::new(Format::Png, b"not a png")).is_empty());
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod novelai;
 use serde_json::Value;
 
 use crate::format::Format;
+use crate::pixels::LazyPixels;
 use crate::verdict::{Evidence, Finding, Layer};
 use fields::{ExifTag, Field};
 
@@ -132,8 +133,9 @@ const RULES: &[Rule] = &[
     rule("Stability Matrix", PngText("parameters-json"), Present),
 ];
 
-/// Evidence from the generator metadata of an image.
-pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
+/// Evidence from the generator metadata of an image; `pixels` are decoded only to verify a
+/// NovelAI signature.
+pub fn detect(format: Format, image: &[u8], pixels: &LazyPixels) -> Vec<Evidence> {
     let fields = fields::read(format, image);
     let mut evidence = Vec::new();
     for (field, value) in &fields {
@@ -170,8 +172,8 @@ pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
             || *field == Field::Exif(UserComment);
         (comment && novelai::is_signed(value)).then_some(value)
     }) {
-        if let Some(pixels) = crate::layers::stealth::decode(format, image) {
-            evidence.extend(novelai_evidence(Layer::GeneratorMetadata, &pixels, comment));
+        if let Some(pixels) = pixels.rgba() {
+            evidence.extend(novelai_evidence(Layer::GeneratorMetadata, pixels, comment));
         }
     }
     evidence.dedup_by(|a, b| a.detail == b.detail);
@@ -276,6 +278,11 @@ fn detail(value: &str) -> String {
 mod tests {
     use super::fields::tests::{exif_block, png_chunk};
     use super::*;
+
+    /// The layer as the checker runs it, pixels decoded on demand.
+    fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
+        super::detect(format, image, &LazyPixels::new(format, image))
+    }
 
     fn png_with(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();

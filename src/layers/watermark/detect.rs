@@ -1,7 +1,8 @@
 //! Detection: find the tile lattice (zoom, rotation, aspect), fold the image onto one tile, find
 //! the pilot's offset and orientation, then decode the payload.
 //!
-//! 1. Luma at the canonical scale, high-passed (the image itself is the noise we fight).
+//! 1. Luma at the canonical scale, high-passed (the image itself is the noise we fight) and
+//!    divided by its local RMS, so busy texture does not drown the mark in quiet areas.
 //! 2. Lattice hypotheses: the untouched grid; the strongest peak pairs of the whitened
 //!    autocorrelation (they give zoom, rotation and aspect changes at once); and the best zooms of
 //!    an axis-aligned scan over the same autocorrelation (crops change the canonical scale).
@@ -42,6 +43,12 @@ const ACF_PEAKS: usize = 8;
 const ACF_PAIRS: usize = 6;
 /// Zooms from the axis-aligned scan turned into hypotheses.
 const SCAN_ZOOMS: usize = 3;
+
+/// The high-passed plane is divided by its local RMS over a square of this radius, with this
+/// floor (luma steps) and clip (see [`Plane::locally_normalised`]).
+const NORMALISE_RADIUS: usize = 4;
+const NORMALISE_FLOOR: f32 = 0.5;
+const NORMALISE_CLIP: f32 = 3.0;
 
 /// A watermark found in an image.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +120,10 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
     let Ok((cw, ch)) = canonical_size(width, height, super::MIN_DETECT_SIDE) else {
         return none;
     };
-    let high = Plane::luma(image).resized(cw, ch).high_pass();
+    let high = Plane::luma(image)
+        .resized(cw, ch)
+        .high_pass()
+        .locally_normalised(NORMALISE_RADIUS, NORMALISE_FLOOR, NORMALISE_CLIP);
     let pattern = Pattern::new();
     let fft = Fft2::new(TILE, TILE);
     let pilot = conjugate_spectrum(&fft, &pattern.pilot_tile());
@@ -136,15 +146,6 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         .filter_map(|lattice| best_orientation(&high, lattice, &fft, &pilot, None))
         .collect();
     hypotheses.sort_by(|x, y| y.z.total_cmp(&x.z));
-    if std::env::var_os("SYNTHMARK_WM_DEBUG").is_some() {
-        for h in &hypotheses {
-            eprintln!(
-                "z {:6.2} a {:?} b {:?} o {}",
-                h.z, h.lattice.a, h.lattice.b, h.orientation
-            );
-        }
-    }
-
     let mut analysis = Analysis {
         strongest_z: hypotheses.first().map_or(0.0, |h| h.z),
         strongest_word: hypotheses

@@ -15,7 +15,7 @@ const MASK_RADIUS: usize = 4;
 /// Local standard deviation (0–255 scale) at which the mask reaches 1.
 const MASK_REFERENCE: f32 = 8.0;
 /// The mask never drops below this in flat areas (or the mark would vanish there) …
-const MASK_FLOOR: f32 = 0.35;
+const MASK_FLOOR: f32 = 0.45;
 /// … nor exceeds this in busy ones (or edges would ring).
 const MASK_CEILING: f32 = 1.6;
 

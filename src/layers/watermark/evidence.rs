@@ -1,27 +1,18 @@
 //! What the checker reports from the watermark layer: the pixels are decoded once and searched
-//! for synthmark's watermark, and the result is compared with the soft binding the manifest
-//! declares, if any.
+//! for synthmark's watermark, whose asset id is compared with the soft binding the manifest
+//! declares, if any, and for the invisible watermarks generators' reference code embeds.
 
-use image::ImageFormat;
-
+use super::imwatermark;
 use super::payload::unpack;
 use super::{detect, ALGORITHM};
-use crate::format::Format;
 use crate::layers::c2pa::detect::SoftBinding;
+use crate::pixels::LazyPixels;
 use crate::verdict::{Evidence, Finding, Layer};
 
 /// Watermark evidence for an image, given the soft bindings its manifest declares.
-pub fn evidence(format: Format, bytes: &[u8], soft_bindings: &[SoftBinding]) -> Vec<Evidence> {
-    let image_format = match format {
-        Format::Jpeg => ImageFormat::Jpeg,
-        Format::Png => ImageFormat::Png,
-        Format::Webp => ImageFormat::WebP,
-        Format::Tiff => ImageFormat::Tiff,
-        Format::Gif => ImageFormat::Gif,
-        // No decoder in this build: nothing to look at.
-        Format::Avif | Format::Heic => return Vec::new(),
-    };
-    let Ok(image) = image::load_from_memory_with_format(bytes, image_format) else {
+pub fn evidence(pixels: &LazyPixels, soft_bindings: &[SoftBinding]) -> Vec<Evidence> {
+    // No decoder (AVIF, HEIC) or not decodable: nothing to look at.
+    let Some(image) = pixels.image() else {
         return Vec::new();
     };
     let declared: Vec<u64> = soft_bindings
@@ -33,7 +24,25 @@ pub fn evidence(format: Format, bytes: &[u8], soft_bindings: &[SoftBinding]) -> 
     let declared_id = declared.iter().find_map(|&word| unpack(word));
 
     let mut found = Vec::new();
-    match detect(&image) {
+    if let Some(mark) = imwatermark::detect_generator(&image.to_rgb8()) {
+        let message = mark.message;
+        found.push(
+            Evidence::new(
+                Layer::Watermark,
+                Finding::GeneratorTrace,
+                format!(
+                    "generator watermark: {} (invisible-watermark dwtDct, {}; {}/{} bits match, {} decode)",
+                    message.generator,
+                    message.source,
+                    mark.matched,
+                    message.bits.len(),
+                    mark.variant.describe()
+                ),
+            )
+            .with_value(message.generator),
+        );
+    }
+    match detect(image) {
         Some(detection) => {
             let id = detection.asset_id;
             let mut how = format!("pilot z-score {:.1}", detection.confidence);

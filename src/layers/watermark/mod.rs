@@ -12,6 +12,7 @@
 
 mod embed;
 mod evidence;
+pub mod imwatermark;
 mod pattern;
 mod payload;
 mod plane;
@@ -28,7 +29,7 @@ pub use payload::{pack, AssetId};
 /// soft-binding algorithm list, so it uses our own reverse-domain namespace.
 pub const ALGORITHM: &str = "org.synthmark.tiledss.1";
 /// Default embedding strength: the chip amplitude, in 0–255 luma steps, where the texture mask is 1.
-pub const DEFAULT_STRENGTH: f32 = 3.0;
+pub const DEFAULT_STRENGTH: f32 = 3.5;
 /// The short side of the canonical grid.
 const CANONICAL: usize = 512;
 /// Images whose short side is smaller cannot hold the mark reliably.

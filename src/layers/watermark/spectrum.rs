@@ -51,21 +51,66 @@ fn transpose(from: &[Complex<f32>], to: &mut [Complex<f32>], width: usize, heigh
     }
 }
 
-/// The autocorrelation of `plane` (`size × size`) after whitening its spectrum to magnitude
-/// |F| (instead of |F|²): periodic structure such as the tile lattice turns into sharp peaks while
-/// the image's own smooth correlation is flattened. Returned with lag (0,0) at index 0 and
-/// normalised so that lag 0 is 1.
+/// Radius (bins) of the neighbourhood a power-spectrum bin is compared with.
+const WHITENING_RADIUS: usize = 4;
+/// A bin may stand at most this many times above its neighbourhood (the image's own periodic
+/// structure, such as a screen-door pattern or a grid of text, must not drown the tile's).
+const WHITENING_CLIP: f32 = 8.0;
+
+/// The autocorrelation of `plane` (`size × size`) after whitening its power spectrum locally:
+/// every bin is divided by the mean power of its neighbourhood and clipped. The image's smooth
+/// 1/f spectrum becomes flat, so only the bins where a periodic pattern such as the tile lattice
+/// stands out of its neighbourhood shape the result, which turns the lattice into sharp peaks.
+/// Returned with lag (0,0) at index 0 and normalised so that lag 0 is 1.
 pub fn whitened_autocorrelation(plane: &[f32], size: usize) -> Vec<f32> {
     let fft = Fft2::new(size, size);
     let mean = plane.iter().sum::<f32>() / plane.len() as f32;
     let mut data: Vec<Complex<f32>> = plane.iter().map(|&v| Complex::new(v - mean, 0.0)).collect();
     fft.process(&mut data, false);
-    for c in &mut data {
-        *c = Complex::new(c.norm(), 0.0);
+    let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
+    let local = circular_box_mean(&power, size, WHITENING_RADIUS);
+    for ((c, &p), &l) in data.iter_mut().zip(&power).zip(&local) {
+        let ratio = if l > 0.0 { p / l } else { 0.0 };
+        *c = Complex::new(ratio.min(WHITENING_CLIP), 0.0);
     }
     fft.process(&mut data, true);
     let zero = data[0].re.max(1e-12);
     data.iter().map(|c| c.re / zero).collect()
+}
+
+/// The mean over a `(2r+1)²` neighbourhood of a `size × size` array that wraps around (a
+/// spectrum), by running sums along rows, then columns.
+fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
+    let r = radius as isize;
+    let n = size as isize;
+    let window = (2 * radius + 1) as f64;
+    // Sums in f64: a spectrum spans many orders of magnitude, and an f32 running sum that has
+    // passed the huge bins near DC would swamp the small ones after it.
+    let pass = |input: &[f32], rows: bool| -> Vec<f32> {
+        let at = |line: usize, i: isize| {
+            let i = i.rem_euclid(n) as usize;
+            f64::from(if rows {
+                input[line * size + i]
+            } else {
+                input[i * size + line]
+            })
+        };
+        let mut out = vec![0.0f32; input.len()];
+        for line in 0..size {
+            let mut sum: f64 = (-r..=r).map(|i| at(line, i)).sum();
+            for i in 0..n {
+                let index = if rows {
+                    line * size + i as usize
+                } else {
+                    i as usize * size + line
+                };
+                out[index] = (sum / window) as f32;
+                sum += at(line, i + r + 1) - at(line, i - r);
+            }
+        }
+        out
+    };
+    pass(&pass(values, true), false)
 }
 
 /// Circular cross-correlation of a `size × size` array with a pattern whose conjugate spectrum
@@ -125,5 +170,54 @@ mod tests {
         assert!(acf[period] > 0.9, "{}", acf[period]);
         assert!(acf[period * size] > 0.9);
         assert!(acf[period / 2 + 3] < 0.5);
+    }
+
+    #[test]
+    fn a_weak_period_stands_out_of_strong_smooth_noise() {
+        // Brown-ish noise (the running sum of white noise along both axes: a steep 1/f
+        // spectrum like a photograph's) plus a periodic pattern 1/20 of its RMS.
+        let (size, period) = (128usize, 16usize);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut white = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let mut noise = vec![0.0f32; size * size];
+        for y in 0..size {
+            for x in 0..size {
+                let left = if x > 0 { noise[y * size + x - 1] } else { 0.0 };
+                let up = if y > 0 {
+                    noise[(y - 1) * size + x]
+                } else {
+                    0.0
+                };
+                noise[y * size + x] = 0.5 * (left + up) + white();
+            }
+        }
+        let rms = (noise.iter().map(|v| v * v).sum::<f32>() / noise.len() as f32).sqrt();
+        let cell: Vec<f32> = (0..period * period).map(|_| white().signum()).collect();
+        let plane: Vec<f32> = (0..size * size)
+            .map(|i| {
+                noise[i] + rms / 20.0 * cell[((i / size) % period) * period + (i % size) % period]
+            })
+            .collect();
+        let acf = whitened_autocorrelation(&plane, size);
+        // The strongest lag in the annulus 8..40 (one half-plane) is the period, on an axis.
+        let mut best = (0.0f32, 0usize, 0usize);
+        for dy in 0..40usize {
+            for dx in 0..40usize {
+                let r = ((dx * dx + dy * dy) as f32).sqrt();
+                if (8.0..40.0).contains(&r) && acf[dy * size + dx] > best.0 {
+                    best = (acf[dy * size + dx], dx, dy);
+                }
+            }
+        }
+        assert!(
+            matches!((best.1, best.2), (16, 0) | (0, 16)),
+            "strongest lag {:?}",
+            best
+        );
     }
 }
