@@ -67,6 +67,19 @@ pub enum FormatError {
 }
 
 impl Format {
+    /// The `image` crate's decoder for this format, or `None` when this build has none
+    /// (AVIF, HEIC).
+    pub fn image_format(self) -> Option<image::ImageFormat> {
+        match self {
+            Format::Jpeg => Some(image::ImageFormat::Jpeg),
+            Format::Png => Some(image::ImageFormat::Png),
+            Format::Webp => Some(image::ImageFormat::WebP),
+            Format::Tiff => Some(image::ImageFormat::Tiff),
+            Format::Gif => Some(image::ImageFormat::Gif),
+            Format::Avif | Format::Heic => None,
+        }
+    }
+
     /// Every format, in a stable order.
     pub const ALL: [Format; 7] = [
         Format::Jpeg,

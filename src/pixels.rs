@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader, RgbaImage};
+use image::{DynamicImage, ImageReader, RgbaImage};
 
 use crate::format::Format;
 
@@ -53,14 +53,7 @@ impl<'a> LazyPixels<'a> {
 }
 
 fn decode(format: Format, bytes: &[u8]) -> Option<DynamicImage> {
-    let image_format = match format {
-        Format::Jpeg => ImageFormat::Jpeg,
-        Format::Png => ImageFormat::Png,
-        Format::Webp => ImageFormat::WebP,
-        Format::Tiff => ImageFormat::Tiff,
-        Format::Gif => ImageFormat::Gif,
-        Format::Avif | Format::Heic => return None,
-    };
+    let image_format = format.image_format()?;
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), image_format)
         .into_dimensions()
         .ok()?;
@@ -78,7 +71,7 @@ mod tests {
     fn decodes_once_and_refuses_what_it_cannot_decode() {
         let mut png = Vec::new();
         image::RgbImage::from_pixel(4, 3, image::Rgb([10, 20, 30]))
-            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         let pixels = LazyPixels::new(Format::Png, &png);
         let first = pixels.image().unwrap() as *const DynamicImage;

@@ -339,14 +339,9 @@ fn watermarked(
 
 /// A JPEG thumbnail of the image, for formats the `image` crate decodes.
 fn thumbnail(format: Format, bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let image_format = match format {
-        Format::Jpeg => image::ImageFormat::Jpeg,
-        Format::Png => image::ImageFormat::Png,
-        Format::Webp => image::ImageFormat::WebP,
-        Format::Tiff => image::ImageFormat::Tiff,
-        Format::Gif => image::ImageFormat::Gif,
-        Format::Avif | Format::Heic => return Err(format!("{format} images cannot be decoded")),
-    };
+    let image_format = format
+        .image_format()
+        .ok_or_else(|| format!("{format} images cannot be decoded"))?;
     let decoded = image::load_from_memory_with_format(bytes, image_format)
         .map_err(|e| format!("cannot decode the image: {e}"))?;
     let small = decoded
