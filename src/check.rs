@@ -19,6 +19,8 @@ use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::{stealth, traces, watermark, xmp};
 use crate::pixels::LazyPixels;
+use crate::registry::evidence::{self as registry_evidence, Recovered};
+use crate::registry::Registry;
 use crate::verdict::{decide, Evidence, Finding, Layer, Trust, Verdict};
 
 /// How images are checked.
@@ -117,6 +119,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampInfo>,
     pub evidence: Vec<Evidence>,
+    /// Credentials recovered from the registry, when the image matched an entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
     /// Why the file could not be checked (verdict `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -137,6 +142,7 @@ impl Report {
             signer: None,
             timestamp: None,
             evidence: Vec::new(),
+            recovered: None,
             error: Some(reason),
         }
     }
@@ -146,6 +152,13 @@ impl Report {
 pub struct Checker {
     context: Arc<Context>,
     watermark: bool,
+    registry: Option<RegistryAccess>,
+}
+
+/// The registry a checker asks, or why it cannot.
+enum RegistryAccess {
+    Open(Arc<Registry>),
+    Unavailable(String),
 }
 
 impl Checker {
@@ -159,7 +172,21 @@ impl Checker {
         Ok(Checker {
             context,
             watermark: options.watermark,
+            registry: None,
         })
+    }
+
+    /// Also asks this registry about every image (the `registry` layer).
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(RegistryAccess::Open(registry));
+        self
+    }
+
+    /// A registry was configured but could not be opened: every report says so (and why), and
+    /// the verdict rests on the other layers.
+    pub fn with_registry_unavailable(mut self, reason: impl Into<String>) -> Self {
+        self.registry = Some(RegistryAccess::Unavailable(reason.into()));
+        self
     }
 
     /// Checks an image held in memory.
@@ -196,6 +223,21 @@ impl Checker {
         if self.watermark {
             evidence.extend(watermark::evidence(&pixels, &c2pa.soft_bindings));
         }
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let registry = match &self.registry {
+            None => registry_evidence::RegistryFindings::default(),
+            Some(RegistryAccess::Unavailable(reason)) => registry_evidence::unavailable(reason),
+            Some(RegistryAccess::Open(registry)) => registry_evidence::evidence(
+                registry,
+                &self.context,
+                format,
+                bytes,
+                sha256,
+                &pixels,
+                &evidence,
+            ),
+        };
+        evidence.extend(registry.evidence);
         let decision = decide(&evidence);
         let mut report = Report {
             path,
@@ -204,10 +246,11 @@ impl Checker {
             trust: c2pa.trust,
             rests_on: decision.rests_on,
             format: Some(format),
-            sha256: Some(hex(&Sha256::digest(bytes))),
+            sha256: Some(hex(&sha256)),
             signer: c2pa.signer,
             timestamp: c2pa.timestamp,
             evidence,
+            recovered: registry.recovered,
             error: None,
         };
         report.explanation = explain(&report);
@@ -221,8 +264,13 @@ fn explain(report: &Report) -> String {
         .evidence
         .iter()
         .filter(|e| e.is_unsigned_ai_evidence())
-        // Our own watermark is the most specific explanation of a stripped label.
-        .min_by_key(|e| e.finding != Finding::Watermark);
+        // The registry's recovered credentials, then our own watermark, are the most specific
+        // explanations of a stripped label.
+        .min_by_key(|e| match e.finding {
+            Finding::RegistryMatch => 0,
+            Finding::Watermark => 1,
+            _ => 2,
+        });
     match report.verdict {
         Verdict::LabelledAi => {
             let signer = report.signer.as_ref();
@@ -244,6 +292,10 @@ fn explain(report: &Report) -> String {
                 Some(e) if e.layer == Layer::StealthMetadata => format!(
                     "Metadata hidden in its pixels shows it was made with AI ({}), {ending}",
                     value(e)
+                ),
+                Some(e) if e.finding == Finding::RegistryMatch => format!(
+                    "It matches an image this provider stamped as AI-generated: {}; but no valid signed label is embedded in it.",
+                    e.detail
                 ),
                 Some(e) if e.finding == Finding::Watermark => format!(
                     "An imperceptible synthmark watermark in its pixels (asset id {}) shows it was AI-generated and labelled, but the label was stripped: no valid signed label declares it.",

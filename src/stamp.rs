@@ -1,7 +1,11 @@
 //! The stamping pipeline, in one place:
 //! bytes → sniff format → decode → watermark → re-encode (metadata kept) → XMP source type →
 //! C2PA manifest (actions, soft binding to the watermark, training reservation, thumbnail,
-//! previous credentials as ingredient) → sign → atomic write.
+//! previous credentials as ingredient) → sign → register (asset id, PDQ fingerprint, SHA-256,
+//! manifest store, when a registry is attached) → atomic write.
+//!
+//! Registration comes before the write: an output that exists has been logged, and a registry
+//! that fails makes the stamp fail with the reason, never silently.
 //!
 //! A [`Stamper`] is built once (context, signer, options) and shared by every thread of a batch.
 
@@ -10,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use c2pa::{BoxedSigner, Context};
+use sha2::{Digest, Sha256};
 
 use crate::atomic_file::{self, Existing};
 use crate::format::{read_image_file, Format, FormatError};
@@ -20,7 +25,9 @@ use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
+use crate::layers::fingerprint;
 use crate::recode::{Editable, EncodeOptions};
+use crate::registry::{Entry, Registry, RegistryError};
 use crate::verdict::Finding;
 
 /// Long edge, in pixels, of the optional embedded thumbnail.
@@ -122,6 +129,9 @@ pub enum StampError {
     OutputExists { path: PathBuf },
     #[error("no timestamp from {url}: {reason}; check the TSA, or pass --tsa-optional to sign without one")]
     Timestamp { url: String, reason: String },
+    /// The output could not be logged; it was not written.
+    #[error("not logged in the registry, so the output was not written: {0}; fix the registry, or pass --no-registry to stamp without logging")]
+    Registry(RegistryError),
 }
 
 /// A stamped image and what is worth telling the user about it.
@@ -139,6 +149,10 @@ pub struct Stamped {
     /// The asset id the pixels' watermark carries (also in the manifest's soft binding); `None`
     /// when the layer was off or could not be applied (a warning then says why).
     pub watermark: Option<AssetId>,
+    /// The signed C2PA manifest store embedded in `bytes`.
+    pub manifest_store: Vec<u8>,
+    /// The registry entry id, when a registry is attached.
+    pub registered: Option<i64>,
     /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail, or an
     /// optional timestamp the TSA did not give).
     pub warnings: Vec<String>,
@@ -149,6 +163,7 @@ pub struct Stamper {
     context: Arc<Context>,
     signer: BoxedSigner,
     tsa: Option<TsaClient>,
+    registry: Option<Arc<Registry>>,
     options: StampOptions,
 }
 
@@ -164,8 +179,15 @@ impl Stamper {
             context,
             signer: identity.signer(tsa_url)?,
             tsa: options.tsa.clone().map(TsaClient::new),
+            registry: None,
             options,
         })
+    }
+
+    /// Logs every stamped output in `registry` before it is returned or written.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// The options this stamper applies.
@@ -235,7 +257,7 @@ impl Stamper {
         };
         let xmp_written = with_xmp.is_some();
         let to_sign = with_xmp.as_deref().unwrap_or(pixels);
-        let (bytes, timestamped) = match &self.tsa {
+        let (signed, timestamped) = match &self.tsa {
             None => (
                 embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?,
                 false,
@@ -244,13 +266,13 @@ impl Stamper {
                 let signer = TimestampingSigner::new(self.signer.as_ref(), tsa);
                 let signed = embed::sign(&self.context, &signer, format, to_sign, &spec);
                 match (signed, signer.failure()) {
-                    (Ok(bytes), None) => (bytes, true),
-                    (Ok(bytes), Some(reason)) => {
+                    (Ok(signed), None) => (signed, true),
+                    (Ok(signed), Some(reason)) => {
                         warnings.push(format!(
                             "signed WITHOUT a timestamp (--tsa-optional): {}: {reason}",
                             signer.url()
                         ));
-                        (bytes, false)
+                        (signed, false)
                     }
                     (Err(_), Some(reason)) => {
                         return Err(StampError::Timestamp {
@@ -262,13 +284,22 @@ impl Stamper {
                 }
             }
         };
+        let registered = match &self.registry {
+            None => None,
+            Some(registry) => {
+                let entry = registry_entry(format, &signed, watermark, self.options.generator.as_ref());
+                Some(registry.register(&entry).map_err(StampError::Registry)?)
+            }
+        };
         Ok(Stamped {
-            bytes,
+            bytes: signed.image,
             format,
             kept_credentials,
             xmp_written,
             timestamped,
             watermark,
+            manifest_store: signed.manifest_store,
+            registered,
             warnings,
         })
     }
@@ -319,6 +350,39 @@ impl Stamper {
         })?;
         Ok(stamped)
     }
+}
+
+/// What the registry logs for a stamped output: no pixels, only identifiers and the credentials.
+fn registry_entry(
+    format: Format,
+    signed: &embed::Signed,
+    watermark: Option<AssetId>,
+    generator: Option<&SoftwareAgent>,
+) -> Entry {
+    Entry {
+        asset_id: watermark.map(|id| id.to_string()),
+        sha256: Sha256::digest(&signed.image).into(),
+        fingerprint: fingerprint_of(format, &signed.image),
+        format: format.mime().to_string(),
+        generator: generator.map(|g| match &g.version {
+            Some(version) => format!("{}/{version}", g.name),
+            None => g.name.clone(),
+        }),
+        manifest_store: signed.manifest_store.clone(),
+        created_at: crate::registry::now_unix(),
+    }
+}
+
+/// PDQ of an encoded image; `None` when this build cannot decode the format.
+pub(crate) fn fingerprint_of(format: Format, bytes: &[u8]) -> Option<fingerprint::Fingerprint> {
+    let image = crate::pixels::LazyPixels::new(format, bytes);
+    let rgba = image.rgba()?;
+    fingerprint::pdq(
+        rgba.as_raw(),
+        rgba.width() as usize,
+        rgba.height() as usize,
+        4,
+    )
 }
 
 /// `input` with a watermark carrying `id`, re-encoded in its own format with its metadata.

@@ -98,6 +98,8 @@ pub enum Layer {
     StealthMetadata,
     /// An imperceptible watermark in the pixels: synthmark's own, or a generator's.
     Watermark,
+    /// The provider's registry of stamped outputs (asset id, file hash, PDQ fingerprint).
+    Registry,
 }
 
 impl Layer {
@@ -109,6 +111,7 @@ impl Layer {
             Layer::GeneratorMetadata => "generator-metadata",
             Layer::StealthMetadata => "stealth-metadata",
             Layer::Watermark => "watermark",
+            Layer::Registry => "registry",
         }
     }
 }
@@ -146,6 +149,11 @@ pub enum Finding {
     /// The watermark and the manifest's soft binding disagree, or the manifest declares a
     /// watermark that the pixels no longer carry (`value` holds the watermark's asset id, if any).
     SoftBindingMismatch,
+    /// The registry logged this image when it was stamped; its credentials were recovered
+    /// (`value` holds the asset id, or the stamped file's SHA-256).
+    RegistryMatch,
+    /// The registry could not be asked (`detail` says why); the verdict rests on the other layers.
+    Unavailable,
 }
 
 /// One observation by one layer.
@@ -191,6 +199,7 @@ impl Evidence {
                     | Finding::AiDeclaration
                     | Finding::GeneratorTrace
                     | Finding::Watermark
+                    | Finding::RegistryMatch
             )
     }
 
@@ -245,9 +254,11 @@ pub fn decide(evidence: &[Evidence]) -> Decision {
     let labelled =
         layers_where(&|e| e.layer == Layer::C2pa && e.signed && e.finding == Finding::AiSourceType);
     if !labelled.is_empty() {
-        // A watermark that agrees is a second layer the verdict rests on.
+        // A watermark or a registry entry that agrees is another layer the verdict rests on.
         let mut rests_on = labelled;
-        rests_on.extend(layers_where(&|e| e.finding == Finding::Watermark));
+        rests_on.extend(layers_where(&|e| {
+            matches!(e.finding, Finding::Watermark | Finding::RegistryMatch)
+        }));
         return Decision {
             verdict: Verdict::LabelledAi,
             rests_on,
@@ -332,6 +343,19 @@ mod tests {
             decide(&[mark, ev(Finding::IntegrityFailure)]).verdict,
             Verdict::Tampered
         );
+    }
+
+    #[test]
+    fn a_registry_match_alone_is_unlabelled_and_an_outage_is_no_evidence() {
+        let hit = Evidence::new(Layer::Registry, Finding::RegistryMatch, "recovered");
+        assert!(!hit.signed);
+        let d = decide(std::slice::from_ref(&hit));
+        assert_eq!(d.verdict, Verdict::UnlabelledAi);
+        assert_eq!(d.rests_on, vec![Layer::Registry]);
+        let both = decide(&[ev(Finding::AiSourceType), hit]);
+        assert_eq!(both.rests_on, vec![Layer::C2pa, Layer::Registry]);
+        let down = Evidence::new(Layer::Registry, Finding::Unavailable, "down");
+        assert_eq!(decide(&[down]).verdict, Verdict::NoSignal);
     }
 
     #[test]

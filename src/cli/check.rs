@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use synthmark::{CheckOptions, Checker, Report, Verdict};
 
 use super::batch::{self, Progress};
 use super::inputs;
+use super::registry::{self, RegistryArgs};
 use super::{Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +44,15 @@ pub struct Args {
     /// faster, but a stripped label then goes unnoticed).
     #[arg(long)]
     no_watermark: bool,
+    /// For images found in the registry, write the image (unchanged) and its recovered manifest
+    /// store as a sidecar `.c2pa` file into the --out directory. Nothing is re-signed.
+    #[arg(long, requires = "out")]
+    recover: bool,
+    /// Where --recover writes, mirroring the input directory structure.
+    #[arg(short, long, value_name = "DIR", requires = "recover")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
@@ -56,18 +66,31 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     for path in args.trust_tsa.iter().chain(&global.config.check.trust_tsa) {
         options.add_tsa_trust_anchor_file(path)?;
     }
-    let checker = Checker::new(&options)?;
+    let checker = registry::attach_for_checking(
+        Checker::new(&options)?,
+        &args.registry,
+        &global.config.registry,
+        global.quiet,
+    )?;
 
     let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
+    let mut recovery_failed = false;
     let reports = if stdin_mode {
         if args.inputs.len() > 1 {
             bail!("`-` (standard input) cannot be mixed with other inputs");
+        }
+        if args.recover {
+            bail!("--recover writes files named after the inputs; pass files, not `-`");
         }
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
         vec![checker.check_named("-", &bytes)]
+    } else if let Some(out) = args.out.as_deref().filter(|_| args.recover) {
+        let (reports, failed) = check_and_recover(&checker, &args.inputs, out, global)?;
+        recovery_failed = failed;
+        reports
     } else {
         check_paths(&checker, &args.inputs, global)?
     };
@@ -87,7 +110,83 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         }
     }
     summarise(&reports, global.quiet);
-    Ok(exit_code(&reports))
+    Ok(if recovery_failed {
+        EXIT_FILES_FAILED
+    } else {
+        exit_code(&reports)
+    })
+}
+
+/// Checks like [`check_paths`], and writes every image the registry recognised, with its
+/// recovered manifest store as a sidecar, below `out`. Returns the reports and whether a
+/// recovery could not be written.
+fn check_and_recover(
+    checker: &Checker,
+    paths: &[PathBuf],
+    out: &Path,
+    global: &Global,
+) -> anyhow::Result<(Vec<Report>, bool)> {
+    let (found, unlisted) = inputs::discover(paths, Some(out));
+    let progress = Progress::new(found.len(), global.quiet, "checking");
+    let mut reports: Vec<Report> = unlisted
+        .into_iter()
+        .map(|u| Report::error(Some(u.path.display().to_string()), u.reason))
+        .collect();
+    let mut failed = false;
+    let results = batch::run(found, global.jobs, &progress, |input| {
+        let bytes = match synthmark::read_image_file(&input.path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                let shown = input.path.display().to_string();
+                return (Report::error(Some(shown), format!("cannot read the file: {err}")), None);
+            }
+        };
+        let report = checker.check_named(&input.path.display().to_string(), &bytes);
+        let written = report
+            .recovered
+            .as_ref()
+            .map(|recovered| write_recovered(out, &input.relative, &bytes, &recovered.manifest_store));
+        (report, written)
+    })?;
+    for (report, written) in results {
+        match written {
+            Some(Ok(sidecar)) if !global.quiet => {
+                eprintln!("recovered: {} (credentials in {})", report.path.as_deref().unwrap_or("-"), sidecar.display());
+            }
+            Some(Err(reason)) => {
+                failed = true;
+                eprintln!("error: {}: credentials recovered but not written: {reason}", report.path.as_deref().unwrap_or("-"));
+            }
+            _ => {}
+        }
+        reports.push(report);
+    }
+    Ok((reports, failed))
+}
+
+/// Writes `out/relative` (the image, unchanged) and `out/relative` with the extension `.c2pa`
+/// (the manifest store), refusing to replace existing files. Returns the sidecar's path.
+fn write_recovered(
+    out: &Path,
+    relative: &Path,
+    image: &[u8],
+    manifest_store: &[u8],
+) -> Result<PathBuf, String> {
+    let image_path = out.join(relative);
+    let sidecar = image_path.with_extension("c2pa");
+    if let Some(dir) = image_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    for (path, bytes) in [(&image_path, image), (&sidecar, manifest_store)] {
+        synthmark::write_atomically(path, bytes, None, synthmark::Existing::Refuse).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{} already exists; remove it or choose another --out", path.display())
+            } else {
+                format!("cannot write {}: {e}", path.display())
+            }
+        })?;
+    }
+    Ok(sidecar)
 }
 
 /// Checks every image found in `paths`, in parallel, in a stable order.

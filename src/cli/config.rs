@@ -15,6 +15,11 @@
 //! [check]
 //! trust = ["/etc/synthmark/c2pa-trust-anchors.pem"]
 //! trust_tsa = ["/etc/synthmark/tsa-trust-anchors.pem"]
+//!
+//! [registry]
+//! # An SQLite file (relative to this file) or postgres://user@host/db. Default: registry.sqlite
+//! # in the synthmark data directory, beside the development identity.
+//! url = "registry.sqlite"
 //! ```
 //!
 //! Flags and environment variables override the file.
@@ -31,6 +36,8 @@ pub struct Config {
     pub stamp: StampConfig,
     #[serde(default)]
     pub check: CheckConfig,
+    #[serde(default)]
+    pub registry: RegistryConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +54,12 @@ pub struct StampConfig {
     pub tsa_timeout: Option<u64>,
     pub watermark: Option<bool>,
     pub quality: Option<u8>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +108,12 @@ impl Config {
         self.stamp.key.as_mut().map(resolve);
         self.check.trust.iter_mut().for_each(resolve);
         self.check.trust_tsa.iter_mut().for_each(resolve);
+        if let Some(url) = &mut self.registry.url {
+            let path = url.strip_prefix("sqlite:").unwrap_or(url);
+            if !url.contains("://") && Path::new(path).is_relative() {
+                *url = base.join(path).display().to_string();
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod demo;
 mod html_report;
 mod inputs;
 mod keygen;
+mod registry;
 mod signing;
 mod stamp;
 
@@ -57,6 +58,8 @@ enum Command {
     Check(check::Args),
     /// Stamp the bundled samples/ with a development identity and check the results.
     Demo(demo::Args),
+    /// Manage the registry of stamped outputs: import, prune, delete, info.
+    Registry(registry::Args),
 }
 
 /// How `check` prints its results.
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stamp(args) => stamp::run(args, &global)?,
         Command::Check(args) => check::run(args, &global)?,
         Command::Demo(args) => demo::run(args, &global)?,
+        Command::Registry(args) => registry::run(args, &global)?,
     };
     Ok(ExitCode::from(code))
 }

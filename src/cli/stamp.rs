@@ -13,6 +13,7 @@ use synthmark::{
 
 use super::batch::{self, Progress};
 use super::inputs::{self, Input};
+use super::registry::{self, RegistryArgs};
 use super::signing::{self, IdentityArgs};
 use super::{Global, EXIT_FILES_FAILED, EXIT_OK};
 
@@ -64,6 +65,8 @@ pub struct Args {
     quality: Option<u8>,
     #[command(flatten)]
     identity: IdentityArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 /// One file to stamp and where its output goes.
@@ -124,7 +127,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         bail!("say where the stamped images go\nhint: pass --out DIR to write copies, or --in-place to replace the inputs");
     }
     let identity = signing::resolve(&args.identity, config, |w| eprintln!("{w}"))?;
-    let stamper = Stamper::new(&identity, options)?;
+    let mut stamper = Stamper::new(&identity, options)?;
+    if let Some(registry) = registry::for_stamping(&args.registry, &global.config.registry)? {
+        if !global.quiet {
+            eprintln!("logging every output in the registry {}", registry.location());
+        }
+        stamper = stamper.with_registry(registry);
+    }
 
     if stdin_mode {
         return stamp_stdin(&stamper);

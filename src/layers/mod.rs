@@ -3,6 +3,7 @@
 //! verdict; it reports evidence (see [`crate::verdict`]).
 
 pub mod c2pa;
+pub mod fingerprint;
 pub mod stealth;
 pub mod traces;
 pub mod watermark;

@@ -22,6 +22,104 @@ pub fn picture(width: u32, height: u32) -> RgbImage {
     })
 }
 
+/// A picture with edges at every scale, like a photograph (overlapping discs and bars on a
+/// gradient, plus fine grain): PDQ quality 100, stable fingerprints, unlike the smooth
+/// [`picture`]. Different seeds give unrelated pictures; the layout scales with the size.
+pub fn textured_picture(width: u32, height: u32, seed: u32) -> RgbImage {
+    let mut state = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f32 / (1u64 << 53) as f32
+    };
+    struct Shape {
+        disc: bool,
+        cx: f32,
+        cy: f32,
+        r: f32,
+        color: [f32; 3],
+    }
+    let shapes: Vec<Shape> = (0..60)
+        .map(|_| Shape {
+            disc: next() < 0.6,
+            cx: next(),
+            cy: next(),
+            r: 0.03 + 0.2 * next() * next(),
+            color: [next() * 255.0, next() * 255.0, next() * 255.0],
+        })
+        .collect();
+    RgbImage::from_fn(width, height, |x, y| {
+        let (u, v) = (x as f32 / width as f32, y as f32 / height as f32);
+        let mut pixel = [u * 200.0 + 20.0, v * 180.0 + 30.0, 120.0];
+        for shape in &shapes {
+            let inside = if shape.disc {
+                (u - shape.cx).powi(2) + (v - shape.cy).powi(2) < shape.r * shape.r
+            } else {
+                (u - shape.cx).abs() < shape.r && (v - shape.cy).abs() < shape.r * 0.4
+            };
+            if inside {
+                pixel = shape.color;
+            }
+        }
+        let grain = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503) ^ seed) % 13) as f32 - 6.0;
+        image::Rgb(pixel.map(|c| (c + grain).clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// A PostgreSQL connection string for tests, or `None` (with a note on stderr) when no server
+/// answers. Under `CI=true` a missing server fails the test instead of skipping it.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("SYNTHMARK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_string());
+    match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(_) => Some(url),
+        Err(err) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but PostgreSQL at {url} is unreachable: {err}");
+            }
+            eprintln!("SKIPPED: PostgreSQL tests need a server at {url} ({err}); set SYNTHMARK_TEST_POSTGRES");
+            None
+        }
+    }
+}
+
+/// A fresh PostgreSQL schema for one test, dropped when the guard goes out of scope; `url`
+/// selects it through `search_path`, so each test sees an empty registry.
+pub struct PgSchema {
+    pub url: String,
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    pub fn new(base: &str, tag: &str) -> PgSchema {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("synthmark_test_{tag}_{}_{nanos}", std::process::id());
+        let mut client = postgres::Client::connect(base, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        PgSchema {
+            url: format!("{base}{separator}options=-csearch_path%3D{name}"),
+            base: base.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+}
+
 /// The samples directory of this repository (AVIF and HEIC fixtures are taken from there: the
 /// image crate cannot encode them; `scripts/make-samples.sh` made them with heif-enc).
 pub fn samples_dir() -> PathBuf {
@@ -128,6 +226,7 @@ pub fn synthmark_with_stdin(home: &Path, args: &[&str], stdin: Option<&[u8]>) ->
         .env_remove("SYNTHMARK_TRUST")
         .env_remove("SYNTHMARK_CONFIG")
         .env_remove("SYNTHMARK_GENERATOR")
+        .env_remove("SYNTHMARK_REGISTRY")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

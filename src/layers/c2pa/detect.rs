@@ -116,6 +116,21 @@ pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindi
     }
 }
 
+/// Reads a manifest store held apart from the image (a sidecar, or credentials recovered from
+/// the registry) against the image `bytes`. Hash bindings fail when the image is not the file the
+/// store was signed for (a re-encoded copy); the signer, trust and declarations are still read.
+pub fn detect_detached(
+    context: &Arc<Context>,
+    store: &[u8],
+    format: Format,
+    bytes: &[u8],
+) -> Result<C2paFindings, String> {
+    let reader = Reader::from_shared_context(context)
+        .with_manifest_data_and_stream(store, format.mime(), Cursor::new(bytes))
+        .map_err(|e| e.to_string())?;
+    Ok(analyse(&reader))
+}
+
 fn analyse(reader: &Reader) -> C2paFindings {
     let mut findings = C2paFindings::default();
     let (Some(active), Some(active_label)) = (reader.active_manifest(), reader.active_label())

@@ -95,7 +95,7 @@ pub struct ManifestSpec<'a> {
     pub soft_binding: Option<AssetId>,
 }
 
-/// Signs `image` (already carrying our XMP) and returns the signed file.
+/// Signs `image` (already carrying our XMP) and returns the signed file and its manifest store.
 /// The hard binding (`c2pa.hash.data` or `c2pa.hash.bmff.v3`) is added by the `c2pa` crate.
 pub fn sign(
     context: &Arc<Context>,
@@ -103,7 +103,7 @@ pub fn sign(
     format: Format,
     image: &[u8],
     spec: &ManifestSpec<'_>,
-) -> Result<Vec<u8>, C2paError> {
+) -> Result<Signed, C2paError> {
     let mut builder = Builder::from_shared_context(context)
         .with_definition(definition(spec))
         .map_err(|e| C2paError::Manifest(Box::new(e)))?;
@@ -127,10 +127,20 @@ pub fn sign(
             .map_err(|e| C2paError::Manifest(Box::new(e)))?;
     }
     let mut signed = Cursor::new(Vec::with_capacity(image.len() + 16 * 1024));
-    builder
+    let manifest_store = builder
         .sign(signer, format.mime(), &mut Cursor::new(image), &mut signed)
         .map_err(|e| C2paError::Sign(Box::new(e)))?;
-    Ok(signed.into_inner())
+    Ok(Signed {
+        image: signed.into_inner(),
+        manifest_store,
+    })
+}
+
+/// A signed image and the manifest store embedded in it.
+pub struct Signed {
+    pub image: Vec<u8>,
+    /// The JUMBF manifest store, as embedded (what the registry keeps, and a sidecar holds).
+    pub manifest_store: Vec<u8>,
 }
 
 /// The manifest definition: title, actions and the optional training reservation.

@@ -1,0 +1,181 @@
+//! The registry as a checking layer: ask the registry about an image (by the asset id its
+//! watermark carries, by its SHA-256 and by its PDQ fingerprint), and turn a match into evidence
+//! with the recovered credentials' summary.
+
+use std::sync::Arc;
+
+use c2pa::Context;
+use serde::Serialize;
+
+use super::{hex, Match, Query, Registry};
+use crate::format::Format;
+use crate::layers::c2pa::detect;
+use crate::layers::fingerprint::pdq_dihedral;
+use crate::pixels::LazyPixels;
+use crate::verdict::{Evidence, Finding, Layer, Trust};
+
+/// Credentials recovered from the registry for an image whose own were stripped or broken.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    /// How the entry was found, e.g. `PDQ fingerprint, 12/256 bits apart`.
+    pub matched_by: String,
+    /// The asset id of the stamped output, when it was watermarked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    /// SHA-256 of the stamped output (the file the credentials are bound to).
+    pub sha256: String,
+    /// The active manifest's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Trust in the recovered manifest's signer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+    /// The digital source type the recovered manifest declares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+    /// MIME type of the stamped output.
+    pub format: String,
+    /// When it was stamped (RFC 3339).
+    pub stamped_at: String,
+    /// The signed manifest store (JUMBF) to write as a sidecar `.c2pa` file.
+    #[serde(skip)]
+    pub manifest_store: Vec<u8>,
+}
+
+/// What the registry layer found for one image.
+#[derive(Debug, Default)]
+pub struct RegistryFindings {
+    pub evidence: Vec<Evidence>,
+    pub recovered: Option<Recovered>,
+}
+
+/// Asks the registry about the image. `found` is the other layers' evidence (the watermark's
+/// asset id is read from it). A registry error becomes an `unavailable` note, never a failure.
+pub fn evidence(
+    registry: &Registry,
+    context: &Arc<Context>,
+    format: Format,
+    bytes: &[u8],
+    sha256: [u8; 32],
+    pixels: &LazyPixels<'_>,
+    found: &[Evidence],
+) -> RegistryFindings {
+    let asset_id = found
+        .iter()
+        .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
+        .and_then(|e| e.value.clone());
+    let fingerprint = pixels.rgba().and_then(|rgba| {
+        pdq_dihedral(rgba.as_raw(), rgba.width() as usize, rgba.height() as usize, 4)
+    });
+    let query = Query {
+        asset_id,
+        sha256: Some(sha256),
+        fingerprint,
+    };
+    let matches = match registry.find(&query) {
+        Ok(matches) => matches,
+        Err(err) => return unavailable(&err.to_string()),
+    };
+    let Some(best) = matches.first() else {
+        return RegistryFindings::default();
+    };
+    let recovered = recover(context, format, bytes, best);
+    let mut detail = format!(
+        "credentials recovered from the registry ({}, matched by {}): {}",
+        registry.location(),
+        recovered.matched_by,
+        summary(&recovered)
+    );
+    if matches.len() > 1 {
+        let more = matches.len() - 1;
+        let (noun, verb) = if more == 1 { ("entry", "matches") } else { ("entries", "match") };
+        detail.push_str(&format!("; {more} more {noun} {verb}"));
+    }
+    let value = recovered
+        .asset_id
+        .clone()
+        .unwrap_or_else(|| recovered.sha256.clone());
+    RegistryFindings {
+        evidence: vec![Evidence::new(Layer::Registry, Finding::RegistryMatch, detail).with_value(value)],
+        recovered: Some(recovered),
+    }
+}
+
+/// The note for a registry that could not be asked.
+pub fn unavailable(reason: &str) -> RegistryFindings {
+    RegistryFindings {
+        evidence: vec![Evidence::new(
+            Layer::Registry,
+            Finding::Unavailable,
+            format!("registry unavailable, the verdict rests on the other layers: {reason}"),
+        )],
+        recovered: None,
+    }
+}
+
+/// The match's entry, with signer, trust and source type read from its manifest store.
+fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], found: &Match) -> Recovered {
+    let entry = &found.stored.entry;
+    let stamped_at = time::OffsetDateTime::from_unix_timestamp(entry.created_at)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| entry.created_at.to_string());
+    let mut recovered = Recovered {
+        matched_by: found.matched_by.to_string(),
+        asset_id: entry.asset_id.clone(),
+        sha256: hex(&entry.sha256),
+        manifest: None,
+        signer: None,
+        trust: None,
+        source_type: None,
+        generator: entry.generator.clone(),
+        format: entry.format.clone(),
+        stamped_at,
+        manifest_store: entry.manifest_store.clone(),
+    };
+    // The store is bound to the stamped file, not to this copy: hash failures are expected and
+    // not reported; who signed it, whether they are trusted and what it declares still hold.
+    if let Ok(findings) = detect::detect_detached(context, &entry.manifest_store, format, bytes) {
+        if let Some(signer) = findings.signer {
+            recovered.manifest = Some(signer.manifest.clone());
+            recovered.signer = signer.common_name.or(signer.issuer);
+        }
+        recovered.trust = findings.trust;
+        recovered.source_type = findings
+            .evidence
+            .iter()
+            .find(|e| e.finding == Finding::AiSourceType)
+            .and_then(|e| e.value.clone());
+    }
+    recovered
+}
+
+fn summary(recovered: &Recovered) -> String {
+    let mut parts = Vec::new();
+    if let Some(manifest) = &recovered.manifest {
+        parts.push(format!("manifest {manifest}"));
+    }
+    match (&recovered.signer, recovered.trust) {
+        (Some(signer), Some(trust)) => parts.push(format!("signed by {signer} ({trust})")),
+        (Some(signer), None) => parts.push(format!("signed by {signer}")),
+        _ => {}
+    }
+    if let Some(source_type) = &recovered.source_type {
+        parts.push(format!(
+            "declares {}",
+            crate::source_type::code(source_type)
+        ));
+    }
+    if let Some(generator) = &recovered.generator {
+        parts.push(format!("generator {generator}"));
+    }
+    if let Some(id) = &recovered.asset_id {
+        parts.push(format!("asset id {id}"));
+    }
+    parts.push(format!("stamped {}", recovered.stamped_at));
+    parts.join(", ")
+}

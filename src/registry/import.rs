@@ -1,0 +1,64 @@
+//! Logging files that were stamped before a registry was configured (`registry import`): only
+//! files whose embedded credentials verify and declare AI are logged, with the asset id their
+//! watermark carries.
+
+use sha2::{Digest, Sha256};
+
+use crate::check::Checker;
+use crate::format::Format;
+use crate::stamp::fingerprint_of;
+use crate::verdict::{Finding, Layer, Verdict};
+
+use super::{now_unix, Entry, Query, Registry};
+
+/// What importing one file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    /// Logged under this entry id.
+    Logged(i64),
+    /// The registry already has an entry for this exact file.
+    AlreadyRegistered,
+}
+
+/// Logs one stamped image. `checker` must not itself consult a registry (its verdict would then
+/// rest on the registry being imported into). The error says why the file was not logged.
+pub fn import(registry: &Registry, checker: &Checker, bytes: &[u8]) -> Result<Imported, String> {
+    let report = checker.check_bytes(bytes);
+    if report.verdict != Verdict::LabelledAi {
+        return Err(format!(
+            "not imported: it is {}, and only images with intact credentials declaring AI are logged ({})",
+            report.verdict, report.explanation
+        ));
+    }
+    let format = Format::identify(bytes).map_err(|e| e.to_string())?;
+    let sha256: [u8; 32] = Sha256::digest(bytes).into();
+    let already = registry
+        .find(&Query {
+            sha256: Some(sha256),
+            ..Query::default()
+        })
+        .map_err(|e| e.to_string())?;
+    if !already.is_empty() {
+        return Ok(Imported::AlreadyRegistered);
+    }
+    let manifest_store = c2pa::jumbf_io::load_jumbf_from_memory(format.mime(), bytes)
+        .map_err(|e| format!("cannot extract the manifest store: {e}"))?;
+    let asset_id = report
+        .evidence
+        .iter()
+        .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
+        .and_then(|e| e.value.clone());
+    let entry = Entry {
+        asset_id,
+        sha256,
+        fingerprint: fingerprint_of(format, bytes),
+        format: format.mime().to_string(),
+        generator: None,
+        manifest_store,
+        created_at: now_unix(),
+    };
+    registry
+        .register(&entry)
+        .map(Imported::Logged)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,435 @@
+//! The fingerprint and credential registry: the optional third layer of the Code of Practice.
+//!
+//! Every stamped output can be logged here: its watermark asset id, its PDQ fingerprint and
+//! quality, the SHA-256 of the file, the signed manifest store (which names the signer), the generator
+//! and the time. No pixels and no prompts are stored. A checker that finds an image here, by asset id,
+//! exact hash or a PDQ fingerprint within Meta's match distance, can say "this came from us" even
+//! after the metadata was stripped and the watermark damaged, and can hand back the original
+//! credentials.
+//!
+//! One [`Store`] interface, two backends: SQLite ([`sqlite`], the embedded default: a file, zero
+//! setup) and PostgreSQL ([`postgres`], shared by several stateless synthmark instances). Both
+//! run their versioned migrations when opened. Nearest-neighbour lookup uses multi-index hashing:
+//! the 256-bit hash is split into 16 words of 16 bits, and two hashes within 31 bits must agree
+//! within one bit on at least one word (pigeonhole), so 16 × 17 indexed probes find every
+//! candidate without scanning the table.
+
+pub mod evidence;
+pub mod import;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::layers::fingerprint::{Dihedral, Fingerprint, PdqHash, MATCH_DISTANCE};
+
+/// Number of 16-bit words a PDQ hash is split into for multi-index hashing.
+pub const WORDS: usize = 16;
+
+/// What is logged for one stamped output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The id the output's watermark carries (10 hex digits), when it was watermarked.
+    pub asset_id: Option<String>,
+    /// SHA-256 of the output file.
+    pub sha256: [u8; 32],
+    /// PDQ of the output's pixels; `None` for formats this build cannot decode (AVIF, HEIC).
+    pub fingerprint: Option<Fingerprint>,
+    /// MIME type of the output.
+    pub format: String,
+    /// The generating model, as declared at stamping.
+    pub generator: Option<String>,
+    /// The signed C2PA manifest store (JUMBF), as embedded in the output.
+    pub manifest_store: Vec<u8>,
+    /// When it was stamped, seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// A logged entry with its row id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub id: i64,
+    pub entry: Entry,
+}
+
+/// How a registry entry was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    /// The asset id read from the image's watermark.
+    AssetId,
+    /// The file is byte-for-byte the stamped output.
+    Sha256,
+    /// The PDQ fingerprint is within the match distance (of the image or a rotation/mirror).
+    Fingerprint { distance: u32 },
+}
+
+impl fmt::Display for MatchedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MatchedBy::AssetId => f.write_str("watermark asset id"),
+            MatchedBy::Sha256 => f.write_str("identical file (SHA-256)"),
+            MatchedBy::Fingerprint { distance } => {
+                write!(f, "PDQ fingerprint, {distance}/256 bits apart")
+            }
+        }
+    }
+}
+
+/// A registry entry that matches a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub stored: Stored,
+    pub matched_by: MatchedBy,
+}
+
+/// What is known about an image being checked.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub asset_id: Option<String>,
+    pub sha256: Option<[u8; 32]>,
+    /// The image's PDQ and its dihedral variants; used only when its quality is matchable.
+    pub fingerprint: Option<Dihedral>,
+}
+
+/// Why the registry could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    #[error("cannot open the registry at {location}: {reason}")]
+    Open { location: String, reason: String },
+    #[error("registry {location}: {reason}")]
+    Query { location: String, reason: String },
+    #[error("registry {location} has schema version {found}, newer than this synthmark knows ({known}); upgrade synthmark")]
+    NewerSchema {
+        location: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// The storage interface both backends implement. Every method is one short transaction.
+pub trait Store: Send + Sync {
+    /// Logs entries (in one transaction) and returns their ids.
+    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String>;
+    /// Entries whose watermark carried `asset_id`.
+    fn by_asset_id(&self, asset_id: &str) -> Result<Vec<Stored>, String>;
+    /// Entries whose file had this SHA-256.
+    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String>;
+    /// `(id, hash)` of every entry with a matchable fingerprint whose word `position` equals one
+    /// of `words`, for each `(position, words)` probe.
+    fn fingerprint_candidates(
+        &self,
+        probes: &[(usize, Vec<u16>)],
+    ) -> Result<Vec<(i64, PdqHash)>, String>;
+    /// One entry by id.
+    fn get(&self, id: i64) -> Result<Option<Stored>, String>;
+    /// Deletes entries by id; returns how many were deleted.
+    fn delete(&self, ids: &[i64]) -> Result<u64, String>;
+    /// Ids of entries created before `unix_seconds`.
+    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, String>;
+    /// Number of entries.
+    fn count(&self) -> Result<u64, String>;
+}
+
+/// A registry: a [`Store`] and where it lives.
+pub struct Registry {
+    store: Box<dyn Store>,
+    location: String,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+/// Where a registry lives, parsed from `--registry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (`sqlite:PATH` or a plain path).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (`postgres://…` or `postgresql://…`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Parses `postgres://…`, `postgresql://…`, `sqlite:PATH` or a plain file path.
+    pub fn parse(text: &str) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres(text.to_string())
+        } else {
+            let path = text.strip_prefix("sqlite:").unwrap_or(text);
+            Location::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    /// The location for messages: a PostgreSQL password is replaced by `***`.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+impl Registry {
+    /// Opens (creating if needed) the registry and runs its migrations.
+    pub fn open(location: &Location) -> Result<Registry, RegistryError> {
+        let shown = location.display();
+        let store: Box<dyn Store> = match location {
+            Location::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path, &shown)?),
+            Location::Postgres(url) => Box::new(postgres::PostgresStore::open(url, &shown)?),
+        };
+        Ok(Registry {
+            store,
+            location: shown,
+        })
+    }
+
+    /// Opens an SQLite registry file.
+    pub fn open_sqlite(path: &Path) -> Result<Registry, RegistryError> {
+        Registry::open(&Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Where the registry lives (passwords redacted).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn error(&self, reason: String) -> RegistryError {
+        RegistryError::Query {
+            location: self.location.clone(),
+            reason,
+        }
+    }
+
+    /// Logs an entry; returns its id.
+    pub fn register(&self, entry: &Entry) -> Result<i64, RegistryError> {
+        let ids = self.register_all(std::slice::from_ref(entry))?;
+        Ok(ids[0])
+    }
+
+    /// Logs entries in one transaction (all or none); returns their ids.
+    pub fn register_all(&self, entries: &[Entry]) -> Result<Vec<i64>, RegistryError> {
+        self.store.insert(entries).map_err(|e| self.error(e))
+    }
+
+    /// Every entry matching the query, best first: asset id and exact hash before fingerprints,
+    /// fingerprints by distance.
+    pub fn find(&self, query: &Query) -> Result<Vec<Match>, RegistryError> {
+        let mut found: Vec<Match> = Vec::new();
+        let push = |stored: Stored, matched_by: MatchedBy, found: &mut Vec<Match>| {
+            if !found.iter().any(|m| m.stored.id == stored.id) {
+                found.push(Match { stored, matched_by });
+            }
+        };
+        if let Some(id) = &query.asset_id {
+            for stored in self.store.by_asset_id(id).map_err(|e| self.error(e))? {
+                push(stored, MatchedBy::AssetId, &mut found);
+            }
+        }
+        if let Some(sha) = &query.sha256 {
+            for stored in self.store.by_sha256(sha).map_err(|e| self.error(e))? {
+                push(stored, MatchedBy::Sha256, &mut found);
+            }
+        }
+        if let Some(dihedral) = query.fingerprint.filter(|d| d.original.is_matchable()) {
+            for (id, distance) in self.nearest(&dihedral)? {
+                if found.iter().any(|m| m.stored.id == id) {
+                    continue;
+                }
+                // Deleted between the probe and now: not a match any more.
+                if let Some(stored) = self.store.get(id).map_err(|e| self.error(e))? {
+                    push(stored, MatchedBy::Fingerprint { distance }, &mut found);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Ids and distances of fingerprints within [`MATCH_DISTANCE`] of the image or any of its
+    /// rotations and mirrors, nearest first.
+    pub fn nearest(&self, dihedral: &Dihedral) -> Result<Vec<(i64, u32)>, RegistryError> {
+        let hashes: Vec<PdqHash> = std::iter::once(dihedral.original.hash)
+            .chain(dihedral.variants)
+            .collect();
+        let probes = probes(&hashes);
+        let candidates = self
+            .store
+            .fingerprint_candidates(&probes)
+            .map_err(|e| self.error(e))?;
+        let mut best: Vec<(i64, u32)> = Vec::new();
+        for (id, stored) in candidates {
+            let distance = hashes.iter().map(|h| h.distance(&stored)).min().unwrap_or(256);
+            if distance > MATCH_DISTANCE {
+                continue;
+            }
+            match best.iter_mut().find(|(seen, _)| *seen == id) {
+                Some(entry) => entry.1 = entry.1.min(distance),
+                None => best.push((id, distance)),
+            }
+        }
+        best.sort_by_key(|&(id, distance)| (distance, id));
+        Ok(best)
+    }
+
+    /// One entry by id.
+    pub fn get(&self, id: i64) -> Result<Option<Stored>, RegistryError> {
+        self.store.get(id).map_err(|e| self.error(e))
+    }
+
+    /// Deletes every entry with this asset id or SHA-256 (hex); returns how many.
+    pub fn delete(&self, id_or_sha256: &str) -> Result<u64, RegistryError> {
+        let text = id_or_sha256.trim().to_ascii_lowercase();
+        let mut ids: Vec<i64> = self
+            .store
+            .by_asset_id(&text)
+            .map_err(|e| self.error(e))?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        if let Some(sha) = parse_sha256(&text) {
+            ids.extend(
+                self.store
+                    .by_sha256(&sha)
+                    .map_err(|e| self.error(e))?
+                    .into_iter()
+                    .map(|s| s.id),
+            );
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        self.store.delete(&ids).map_err(|e| self.error(e))
+    }
+
+    /// Deletes every entry created before `unix_seconds`; returns how many.
+    pub fn prune_before(&self, unix_seconds: i64) -> Result<u64, RegistryError> {
+        let ids = self
+            .store
+            .created_before(unix_seconds)
+            .map_err(|e| self.error(e))?;
+        let mut deleted = 0;
+        for batch in ids.chunks(1000) {
+            deleted += self.store.delete(batch).map_err(|e| self.error(e))?;
+        }
+        Ok(deleted)
+    }
+
+    /// Number of entries.
+    pub fn count(&self) -> Result<u64, RegistryError> {
+        self.store.count().map_err(|e| self.error(e))
+    }
+}
+
+/// The multi-index probes for a set of hashes: for each word position, the word of every hash
+/// and every value one bit away from it.
+fn probes(hashes: &[PdqHash]) -> Vec<(usize, Vec<u16>)> {
+    (0..WORDS)
+        .map(|position| {
+            let mut words: Vec<u16> = hashes
+                .iter()
+                .flat_map(|hash| {
+                    let word = hash.word(position);
+                    std::iter::once(word).chain((0..16).map(move |bit| word ^ (1 << bit)))
+                })
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            (position, words)
+        })
+        .collect()
+}
+
+/// Parses 64 hex digits.
+pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let hash = PdqHash::from_hex(text)?;
+    Some(hash.0)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; also `password=…` keys.
+fn redact_password(url: &str) -> String {
+    let mut shown = url.to_string();
+    if let Some(scheme_end) = shown.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = shown[rest_start..]
+            .find('/')
+            .map_or(shown.len(), |i| rest_start + i);
+        if let Some(at) = shown[rest_start..authority_end].rfind('@') {
+            let userinfo = &shown[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                shown.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(start) = shown.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = shown[value_start..]
+            .find(['&', ' '])
+            .map_or(shown.len(), |i| value_start + i);
+        shown.replace_range(value_start..value_end, "***");
+    }
+    shown
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_and_hide_passwords() {
+        assert_eq!(
+            Location::parse("postgres://u:pw@db:5432/x"),
+            Location::Postgres("postgres://u:pw@db:5432/x".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:/tmp/r.db"),
+            Location::Sqlite("/tmp/r.db".into())
+        );
+        assert_eq!(Location::parse("r.db"), Location::Sqlite("r.db".into()));
+        assert_eq!(
+            Location::parse("postgres://u:pw@db:5432/x").display(),
+            "postgres://u:***@db:5432/x"
+        );
+        assert_eq!(
+            Location::parse("postgresql://db/x?password=pw&sslmode=disable").display(),
+            "postgresql://db/x?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            Location::parse("postgres://u@127.0.0.1/test").display(),
+            "postgres://u@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn every_hash_within_the_match_distance_shares_a_probed_word() {
+        // Pigeonhole: 31 differing bits over 16 words leave a word with at most one.
+        let base = PdqHash([0x5a; 32]);
+        let mut near = base;
+        for k in 0..31 {
+            let byte = (k * 37) % 32;
+            near.0[byte] ^= 1 << (k % 8);
+        }
+        assert!(base.distance(&near) <= MATCH_DISTANCE);
+        let probes = probes(&[base]);
+        assert_eq!(probes.len(), WORDS);
+        assert!(probes.iter().all(|(_, words)| words.len() == 17));
+        assert!(probes
+            .iter()
+            .any(|(position, words)| words.contains(&near.word(*position))));
+    }
+}
