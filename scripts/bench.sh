@@ -9,6 +9,9 @@
 #      with one worker per core and with the default of four per core (latency hiding).
 #   5. the watermark alone: embed and detect on a 1-megapixel image on one thread, against a
 #      JPEG decode of the same image (examples/robustness.rs --bench).
+#   6. registry lookups: SQLite registries of 10k, 100k and 1M entries, nearest-neighbour PDQ
+#      lookups through the multi-index, against a full scan of the same fingerprints in memory
+#      (benches/registry.rs; REGISTRY_ENTRIES overrides the largest size).
 # Usage: scripts/bench.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,10 @@ source scripts/loopback-tsa.sh
 count="${1:-1000}"
 cargo_flags=(--ignore-rust-version --quiet)
 
+echo "== registry: PDQ lookups at 10k, 100k, 1M entries (SQLite), against an in-memory scan =="
+cargo bench "${cargo_flags[@]}" --bench registry -- "${REGISTRY_ENTRIES:-1000000}"
+
+echo
 echo "== watermark: embed and detect, 1 megapixel, one thread =="
 cargo run "${cargo_flags[@]}" --release --example robustness -- --bench
 

@@ -23,9 +23,9 @@ use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
 use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
+use crate::layers::fingerprint;
 use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
-use crate::layers::fingerprint;
 use crate::recode::{Editable, EncodeOptions};
 use crate::registry::{Entry, Registry, RegistryError};
 use crate::verdict::Finding;
@@ -287,7 +287,8 @@ impl Stamper {
         let registered = match &self.registry {
             None => None,
             Some(registry) => {
-                let entry = registry_entry(format, &signed, watermark, self.options.generator.as_ref());
+                let entry =
+                    registry_entry(format, &signed, watermark, self.options.generator.as_ref());
                 Some(registry.register(&entry).map_err(StampError::Registry)?)
             }
         };

@@ -154,7 +154,8 @@ fn a_mixed_batch_stamps_the_good_reports_the_bad_and_touches_no_input() {
         assert_eq!(report["verdict"], "labelled-ai", "{report}");
         assert_eq!(report["trust"], "trusted", "{report}");
         assert!(report["path"].as_str().is_some());
-        assert_eq!(report["rests_on"], serde_json::json!(["c2pa"]));
+        // Stamping logged every output in the default registry, which check consults.
+        assert_eq!(report["rests_on"], serde_json::json!(["c2pa", "registry"]));
         let evidence = report["evidence"].as_array().unwrap();
         assert!(evidence.iter().any(|e| e["finding"] == "ai-source-type"
             && e["value"] == synthmark::source_types::TRAINED_ALGORITHMIC_MEDIA));
@@ -530,11 +531,16 @@ fn stripping_metadata_with_exiftool_leaves_an_unlabelled_ai_image_with_its_asset
     );
     let report = &ndjson(&out)[0];
     assert_eq!(report["verdict"], "unlabelled-ai", "{report}");
+    // The default registry logged the stamp: it recovers the credentials as well.
     assert_eq!(
         report["rests_on"],
-        serde_json::json!(["watermark"]),
+        serde_json::json!(["watermark", "registry"]),
         "{report}"
     );
+    assert!(report["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("credentials recovered from the registry"));
     assert!(
         report["explanation"].as_str().unwrap().contains(&id),
         "{report}"
@@ -577,6 +583,9 @@ fn the_html_report_is_self_contained_with_thumbnails_and_evidence() {
         &[
             "stamp",
             "-q",
+            // Without a registry, the unstamped original reads no-signal (with one, the
+            // registry recognises the picture it logged).
+            "--no-registry",
             dir.join("plain.png").to_str().unwrap(),
             "--out",
             out_dir.to_str().unwrap(),

@@ -36,7 +36,13 @@ fn strip_resize_jpeg40(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn fingerprint_of(image: &image::RgbImage) -> Fingerprint {
-    pdq(image.as_raw(), image.width() as usize, image.height() as usize, 3).unwrap()
+    pdq(
+        image.as_raw(),
+        image.width() as usize,
+        image.height() as usize,
+        3,
+    )
+    .unwrap()
 }
 
 fn entry(seed: u32, asset_id: Option<&str>, created_at: i64) -> Entry {
@@ -97,7 +103,11 @@ fn exercise(registry: &Registry) {
         3,
     )
     .unwrap();
-    assert!(query.original.is_matchable(), "quality {}", query.original.quality);
+    assert!(
+        query.original.is_matchable(),
+        "quality {}",
+        query.original.quality
+    );
     let found = registry
         .find(&Query {
             fingerprint: Some(query),
@@ -134,7 +144,12 @@ fn exercise(registry: &Registry) {
     assert_eq!(registry.prune_before(now - 365 * 86_400).unwrap(), 1);
     assert_eq!(registry.count().unwrap(), 2);
     assert_eq!(registry.delete("00000000BB").unwrap(), 1);
-    assert_eq!(registry.delete(&synthmark::registry::hex(&no_mark.sha256)).unwrap(), 1);
+    assert_eq!(
+        registry
+            .delete(&synthmark::registry::hex(&no_mark.sha256))
+            .unwrap(),
+        1
+    );
     assert_eq!(registry.delete("00000000bb").unwrap(), 0);
     assert_eq!(registry.count().unwrap(), 0);
     // The deleted fingerprint is gone from the index too.
@@ -175,7 +190,10 @@ fn a_corrupt_or_newer_registry_is_refused_with_the_reason() {
     let garbage = dir.path().join("garbage.sqlite");
     std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
     let err = Registry::open_sqlite(&garbage).unwrap_err().to_string();
-    assert!(err.contains("garbage.sqlite") && err.contains("not a synthmark registry"), "{err}");
+    assert!(
+        err.contains("garbage.sqlite") && err.contains("not a synthmark registry"),
+        "{err}"
+    );
 
     let newer = dir.path().join("newer.sqlite");
     drop(Registry::open_sqlite(&newer).unwrap());
@@ -192,7 +210,10 @@ fn a_corrupt_or_newer_registry_is_refused_with_the_reason() {
     let unreachable = Registry::open(&Location::parse("postgres://nobody:secret@127.0.0.1:1/x"))
         .unwrap_err()
         .to_string();
-    assert!(unreachable.contains("127.0.0.1:1") && !unreachable.contains("secret"), "{unreachable}");
+    assert!(
+        unreachable.contains("127.0.0.1:1") && !unreachable.contains("secret"),
+        "{unreachable}"
+    );
 }
 
 #[test]
@@ -207,8 +228,10 @@ fn stamping_logs_and_checking_recovers_through_the_library() {
         .stamp_bytes(&png(&textured_picture(640, 480, 5)), "generated.png")
         .unwrap();
     assert!(stamped.registered.is_some());
-    let mut options = CheckOptions::default();
-    options.trust_anchors_pem = dev.ca_pem.clone();
+    let options = CheckOptions {
+        trust_anchors_pem: dev.ca_pem.clone(),
+        ..CheckOptions::default()
+    };
     let checker = Checker::new(&options).unwrap().with_registry(registry);
 
     // The intact file: labelled, and the registry is a further layer it rests on.
@@ -218,10 +241,15 @@ fn stamping_logs_and_checking_recovers_through_the_library() {
 
     let report = checker.check_bytes(&strip_resize_jpeg40(&stamped.bytes));
     assert_eq!(report.verdict, Verdict::UnlabelledAi, "{report:?}");
-    assert!(report.explanation.contains("credentials recovered from the registry"));
+    assert!(report
+        .explanation
+        .contains("credentials recovered from the registry"));
     let recovered = report.recovered.expect("recovered credentials");
     assert_eq!(recovered.manifest_store, stamped.manifest_store);
-    assert_eq!(recovered.asset_id, stamped.watermark.map(|id| id.to_string()));
+    assert_eq!(
+        recovered.asset_id,
+        stamped.watermark.map(|id| id.to_string())
+    );
     assert_eq!(recovered.trust, Some(synthmark::Trust::Trusted));
     assert!(recovered
         .source_type
@@ -296,8 +324,14 @@ fn two_processes_share_a_postgres_registry_and_recover_stripped_credentials() {
         let report = stamp_strip_check(home.path(), &schema.url, watermark);
         assert_eq!(report["verdict"], "unlabelled-ai", "{report}");
         let explanation = report["explanation"].as_str().unwrap();
-        assert!(explanation.contains("credentials recovered from the registry"), "{explanation}");
-        assert!(report["rests_on"].as_array().unwrap().contains(&"registry".into()));
+        assert!(
+            explanation.contains("credentials recovered from the registry"),
+            "{explanation}"
+        );
+        assert!(report["rests_on"]
+            .as_array()
+            .unwrap()
+            .contains(&"registry".into()));
         let matched_by = report["recovered"]["matched_by"].as_str().unwrap();
         if watermark {
             // Half size at quality 40 usually leaves too little of the watermark on a picture
@@ -323,28 +357,70 @@ fn registry_commands_import_prune_and_delete() {
     let out = home.join("out");
     let stamp = synthmark(
         home,
-        &["stamp", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-registry"],
+        &[
+            "stamp",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-registry",
+        ],
     );
     assert!(stamp.status.success(), "{}", stderr(&stamp));
     let stamped = out.join("a.png");
     // Import logs the stamped file once; the unstamped input is refused with the reason.
     let import = synthmark(
         home,
-        &["registry", "import", stamped.to_str().unwrap(), input.to_str().unwrap(), "--registry", registry],
+        &[
+            "registry",
+            "import",
+            stamped.to_str().unwrap(),
+            input.to_str().unwrap(),
+            "--registry",
+            registry,
+        ],
     );
     assert_eq!(import.status.code(), Some(1), "{}", stderr(&import));
     let text = stderr(&import);
-    assert!(text.contains("a.png: not imported: it is no-signal"), "{text}");
+    assert!(
+        text.contains("a.png: not imported: it is no-signal"),
+        "{text}"
+    );
     assert!(text.contains("1 logged"), "{text}");
-    let again = synthmark(home, &["registry", "import", stamped.to_str().unwrap(), "--registry", registry]);
-    assert!(stderr(&again).contains("1 already there"), "{}", stderr(&again));
+    let again = synthmark(
+        home,
+        &[
+            "registry",
+            "import",
+            stamped.to_str().unwrap(),
+            "--registry",
+            registry,
+        ],
+    );
+    assert!(
+        stderr(&again).contains("1 already there"),
+        "{}",
+        stderr(&again)
+    );
     let info = synthmark(home, &["registry", "info", "--registry", registry]);
     assert!(common::stdout(&info).contains("entries: 1"));
 
     // The stamped image's asset id deletes it.
-    let check = synthmark(home, &["check", stamped.to_str().unwrap(), "--format", "ndjson", "--registry", registry]);
+    let check = synthmark(
+        home,
+        &[
+            "check",
+            stamped.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            "--registry",
+            registry,
+        ],
+    );
     let report = ndjson(&check).remove(0);
-    let id = report["recovered"]["asset_id"].as_str().unwrap().to_string();
+    let id = report["recovered"]["asset_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let delete = synthmark(home, &["registry", "delete", &id, "--registry", registry]);
     assert!(delete.status.success(), "{}", stderr(&delete));
     let missing = synthmark(home, &["registry", "delete", &id, "--registry", registry]);
@@ -352,12 +428,49 @@ fn registry_commands_import_prune_and_delete() {
     assert!(stderr(&missing).contains("no entry"));
 
     // Prune by age: an entry logged now survives `--older-than 1d`, not `--older-than 0s`.
-    synthmark(home, &["registry", "import", stamped.to_str().unwrap(), "--registry", registry]);
-    let keep = synthmark(home, &["registry", "prune", "--older-than", "1d", "--registry", registry]);
-    assert!(common::stdout(&keep).starts_with("0 entries"), "{}", common::stdout(&keep));
+    synthmark(
+        home,
+        &[
+            "registry",
+            "import",
+            stamped.to_str().unwrap(),
+            "--registry",
+            registry,
+        ],
+    );
+    let keep = synthmark(
+        home,
+        &[
+            "registry",
+            "prune",
+            "--older-than",
+            "1d",
+            "--registry",
+            registry,
+        ],
+    );
+    assert!(
+        common::stdout(&keep).starts_with("0 entries"),
+        "{}",
+        common::stdout(&keep)
+    );
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let prune = synthmark(home, &["registry", "prune", "--older-than", "0s", "--registry", registry]);
-    assert!(common::stdout(&prune).starts_with("1 entries"), "{}", common::stdout(&prune));
+    let prune = synthmark(
+        home,
+        &[
+            "registry",
+            "prune",
+            "--older-than",
+            "0s",
+            "--registry",
+            registry,
+        ],
+    );
+    assert!(
+        common::stdout(&prune).starts_with("1 entries"),
+        "{}",
+        common::stdout(&prune)
+    );
 }
 
 #[test]
@@ -367,17 +480,37 @@ fn an_unusable_registry_fails_the_stamp_loudly_and_check_answers_without_it() {
     let input = home.join("a.png");
     std::fs::write(&input, png(&textured_picture(400, 300, 31))).unwrap();
     let corrupt = home.join("corrupt.sqlite");
-    std::fs::write(&corrupt, b"this is not a database, it is a text file that got in the way").unwrap();
-    for registry in [corrupt.to_str().unwrap(), "postgres://synthmark@127.0.0.1:1/none"] {
+    std::fs::write(
+        &corrupt,
+        b"this is not a database, it is a text file that got in the way",
+    )
+    .unwrap();
+    for registry in [
+        corrupt.to_str().unwrap(),
+        "postgres://synthmark@127.0.0.1:1/none",
+    ] {
         let out = home.join("out");
         let stamp = synthmark(
             home,
-            &["stamp", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--registry", registry],
+            &[
+                "stamp",
+                input.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--registry",
+                registry,
+            ],
         );
         assert_eq!(stamp.status.code(), Some(2), "{}", stderr(&stamp));
         let text = stderr(&stamp);
-        assert!(text.contains("cannot open the registry") && text.contains("--no-registry"), "{text}");
-        assert!(!out.join("a.png").exists(), "nothing is stamped without its registry entry");
+        assert!(
+            text.contains("cannot open the registry") && text.contains("--no-registry"),
+            "{text}"
+        );
+        assert!(
+            !out.join("a.png").exists(),
+            "nothing is stamped without its registry entry"
+        );
 
         // A stamped, stripped image: the watermark still answers, and the report says why the
         // registry did not.
@@ -385,13 +518,29 @@ fn an_unusable_registry_fails_the_stamp_loudly_and_check_answers_without_it() {
         let _ = std::fs::remove_dir_all(&stamped_dir);
         let ok = synthmark(
             home,
-            &["stamp", input.to_str().unwrap(), "--out", stamped_dir.to_str().unwrap(), "--no-registry"],
+            &[
+                "stamp",
+                input.to_str().unwrap(),
+                "--out",
+                stamped_dir.to_str().unwrap(),
+                "--no-registry",
+            ],
         );
         assert!(ok.status.success());
         let stripped = home.join("stripped.png");
         let stamped = std::fs::read(stamped_dir.join("a.png")).unwrap();
         std::fs::write(&stripped, common::reencode(&stamped, ImageFormat::Png)).unwrap();
-        let check = synthmark(home, &["check", stripped.to_str().unwrap(), "--format", "ndjson", "--registry", registry]);
+        let check = synthmark(
+            home,
+            &[
+                "check",
+                stripped.to_str().unwrap(),
+                "--format",
+                "ndjson",
+                "--registry",
+                registry,
+            ],
+        );
         assert!(check.status.success(), "{}", stderr(&check));
         let report = ndjson(&check).remove(0);
         assert_eq!(report["verdict"], "unlabelled-ai");
@@ -403,7 +552,15 @@ fn an_unusable_registry_fails_the_stamp_loudly_and_check_answers_without_it() {
             .find(|e| e["layer"] == "registry")
             .expect("a registry note");
         assert_eq!(unavailable["finding"], "unavailable");
-        assert!(unavailable["detail"].as_str().unwrap().contains("registry unavailable"));
+        assert!(unavailable["detail"]
+            .as_str()
+            .unwrap()
+            .contains("registry unavailable"));
     }
-    assert!(std::fs::read(&corrupt).unwrap().starts_with(b"this is not a database"), "left as it was");
+    assert!(
+        std::fs::read(&corrupt)
+            .unwrap()
+            .starts_with(b"this is not a database"),
+        "left as it was"
+    );
 }

@@ -138,24 +138,33 @@ fn check_and_recover(
             Ok(bytes) => bytes,
             Err(err) => {
                 let shown = input.path.display().to_string();
-                return (Report::error(Some(shown), format!("cannot read the file: {err}")), None);
+                return (
+                    Report::error(Some(shown), format!("cannot read the file: {err}")),
+                    None,
+                );
             }
         };
         let report = checker.check_named(&input.path.display().to_string(), &bytes);
-        let written = report
-            .recovered
-            .as_ref()
-            .map(|recovered| write_recovered(out, &input.relative, &bytes, &recovered.manifest_store));
+        let written = report.recovered.as_ref().map(|recovered| {
+            write_recovered(out, &input.relative, &bytes, &recovered.manifest_store)
+        });
         (report, written)
     })?;
     for (report, written) in results {
         match written {
             Some(Ok(sidecar)) if !global.quiet => {
-                eprintln!("recovered: {} (credentials in {})", report.path.as_deref().unwrap_or("-"), sidecar.display());
+                eprintln!(
+                    "recovered: {} (credentials in {})",
+                    report.path.as_deref().unwrap_or("-"),
+                    sidecar.display()
+                );
             }
             Some(Err(reason)) => {
                 failed = true;
-                eprintln!("error: {}: credentials recovered but not written: {reason}", report.path.as_deref().unwrap_or("-"));
+                eprintln!(
+                    "error: {}: credentials recovered but not written: {reason}",
+                    report.path.as_deref().unwrap_or("-")
+                );
             }
             _ => {}
         }
@@ -175,16 +184,22 @@ fn write_recovered(
     let image_path = out.join(relative);
     let sidecar = image_path.with_extension("c2pa");
     if let Some(dir) = image_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     for (path, bytes) in [(&image_path, image), (&sidecar, manifest_store)] {
-        synthmark::write_atomically(path, bytes, None, synthmark::Existing::Refuse).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                format!("{} already exists; remove it or choose another --out", path.display())
-            } else {
-                format!("cannot write {}: {e}", path.display())
-            }
-        })?;
+        synthmark::write_atomically(path, bytes, None, synthmark::Existing::Refuse).map_err(
+            |e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    format!(
+                        "{} already exists; remove it or choose another --out",
+                        path.display()
+                    )
+                } else {
+                    format!("cannot write {}: {e}", path.display())
+                }
+            },
+        )?;
     }
     Ok(sidecar)
 }

@@ -60,14 +60,19 @@ pub fn default_path() -> anyhow::Result<PathBuf> {
 
 /// The registry `stamp` logs to; an unusable registry stops the command before anything is
 /// stamped.
-pub fn for_stamping(args: &RegistryArgs, config: &RegistryConfig) -> anyhow::Result<Option<Arc<Registry>>> {
+pub fn for_stamping(
+    args: &RegistryArgs,
+    config: &RegistryConfig,
+) -> anyhow::Result<Option<Arc<Registry>>> {
     let location = match Choice::resolve(args, config)? {
         Choice::Off => return Ok(None),
         Choice::Named(location) => location,
         Choice::Default(path) => Location::Sqlite(path),
     };
     let registry = Registry::open(&location).map_err(|e| {
-        anyhow::anyhow!("{e}\nhint: fix the registry, or pass --no-registry to stamp without logging")
+        anyhow::anyhow!(
+            "{e}\nhint: fix the registry, or pass --no-registry to stamp without logging"
+        )
     })?;
     Ok(Some(Arc::new(registry)))
 }
@@ -147,7 +152,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         Subcommand::Import { inputs } => run_import(&registry, &inputs, global),
         Subcommand::Prune { older_than } => {
             let deleted = registry.prune_before(now_unix() - older_than)?;
-            println!("{deleted} entries older than {older_than} s deleted from {}", registry.location());
+            println!(
+                "{deleted} entries older than {older_than} s deleted from {}",
+                registry.location()
+            );
             Ok(EXIT_OK)
         }
         Subcommand::Delete { ids } => {
@@ -161,7 +169,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             for id in &missing {
                 eprintln!("{id}: no entry with this asset id or SHA-256");
             }
-            Ok(if missing.is_empty() { EXIT_OK } else { EXIT_FILES_FAILED })
+            Ok(if missing.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FILES_FAILED
+            })
         }
         Subcommand::Info => {
             println!("registry: {}", registry.location());
@@ -205,7 +217,11 @@ fn run_import(registry: &Registry, paths: &[PathBuf], global: &Global) -> anyhow
             failed.len()
         );
     }
-    Ok(if failed.is_empty() { EXIT_OK } else { EXIT_FILES_FAILED })
+    Ok(if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FILES_FAILED
+    })
 }
 
 /// `90d`, `12h`, `30m`, `2w`, `3600s` or plain seconds → seconds.
@@ -224,7 +240,11 @@ fn parse_age(text: &str) -> Result<i64, String> {
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`; use s, m, h, d or w")),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`; use s, m, h, d or w"
+            ))
+        }
     };
     number
         .checked_mul(scale)

@@ -130,7 +130,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let mut stamper = Stamper::new(&identity, options)?;
     if let Some(registry) = registry::for_stamping(&args.registry, &global.config.registry)? {
         if !global.quiet {
-            eprintln!("logging every output in the registry {}", registry.location());
+            eprintln!(
+                "logging every output in the registry {}",
+                registry.location()
+            );
         }
         stamper = stamper.with_registry(registry);
     }

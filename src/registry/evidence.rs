@@ -69,7 +69,12 @@ pub fn evidence(
         .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
         .and_then(|e| e.value.clone());
     let fingerprint = pixels.rgba().and_then(|rgba| {
-        pdq_dihedral(rgba.as_raw(), rgba.width() as usize, rgba.height() as usize, 4)
+        pdq_dihedral(
+            rgba.as_raw(),
+            rgba.width() as usize,
+            rgba.height() as usize,
+            4,
+        )
     });
     let query = Query {
         asset_id,
@@ -92,7 +97,11 @@ pub fn evidence(
     );
     if matches.len() > 1 {
         let more = matches.len() - 1;
-        let (noun, verb) = if more == 1 { ("entry", "matches") } else { ("entries", "match") };
+        let (noun, verb) = if more == 1 {
+            ("entry", "matches")
+        } else {
+            ("entries", "match")
+        };
         detail.push_str(&format!("; {more} more {noun} {verb}"));
     }
     let value = recovered
@@ -100,7 +109,9 @@ pub fn evidence(
         .clone()
         .unwrap_or_else(|| recovered.sha256.clone());
     RegistryFindings {
-        evidence: vec![Evidence::new(Layer::Registry, Finding::RegistryMatch, detail).with_value(value)],
+        evidence: vec![
+            Evidence::new(Layer::Registry, Finding::RegistryMatch, detail).with_value(value),
+        ],
         recovered: Some(recovered),
     }
 }
@@ -122,7 +133,10 @@ fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], found: &Match) 
     let entry = &found.stored.entry;
     let stamped_at = time::OffsetDateTime::from_unix_timestamp(entry.created_at)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| entry.created_at.to_string());
     let mut recovered = Recovered {
         matched_by: found.matched_by.to_string(),

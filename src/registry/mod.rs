@@ -263,7 +263,11 @@ impl Registry {
             .map_err(|e| self.error(e))?;
         let mut best: Vec<(i64, u32)> = Vec::new();
         for (id, stored) in candidates {
-            let distance = hashes.iter().map(|h| h.distance(&stored)).min().unwrap_or(256);
+            let distance = hashes
+                .iter()
+                .map(|h| h.distance(&stored))
+                .min()
+                .unwrap_or(256);
             if distance > MATCH_DISTANCE {
                 continue;
             }

@@ -11,8 +11,9 @@ use crate::layers::fingerprint::{Fingerprint, PdqHash};
 
 /// Versioned migrations, applied in order on open. Never edit one that has shipped; add another.
 const MIGRATIONS: &[&str] = &[
-    // 1: entries, their fingerprints, and the multi-index hashing table (one row per 16-bit word
-    // of each matchable fingerprint).
+    // 1: entries, their fingerprints, and the multi-index hashing table: one row per 16-bit word
+    // of each matchable fingerprint, carrying the whole fingerprint (an index-only scan answers
+    // a probe).
     "CREATE TABLE entries (
         id BIGSERIAL PRIMARY KEY,
         asset_id TEXT,
@@ -34,7 +35,8 @@ const MIGRATIONS: &[&str] = &[
         position SMALLINT NOT NULL,
         word INTEGER NOT NULL,
         entry BIGINT NOT NULL,
-        PRIMARY KEY (position, word, entry)
+        pdq BYTEA NOT NULL,
+        PRIMARY KEY (position, word, entry) INCLUDE (pdq)
      );",
 ];
 
@@ -54,9 +56,9 @@ impl PostgresStore {
             location: shown.to_string(),
             reason,
         };
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| open_error(format!("not a valid connection string: {e}")))?;
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            open_error(format!("not a valid connection string: {e}"))
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(5));
         }
@@ -103,9 +105,13 @@ impl PostgresStore {
 fn migrate(client: &mut Client) -> Result<i64, postgres::Error> {
     let mut transaction = client.transaction()?;
     transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    transaction.batch_execute("CREATE TABLE IF NOT EXISTS synthmark_schema (version BIGINT NOT NULL)")?;
+    transaction
+        .batch_execute("CREATE TABLE IF NOT EXISTS synthmark_schema (version BIGINT NOT NULL)")?;
     let current: i64 = transaction
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM synthmark_schema", &[])?
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM synthmark_schema",
+            &[],
+        )?
         .get(0);
     if current > MIGRATIONS.len() as i64 {
         return Ok(current);
@@ -178,8 +184,8 @@ impl Store for PostgresStore {
             .map_err(|e| describe(&e))?;
         let insert_words = transaction
             .prepare(
-                "INSERT INTO pdq_words (position, word, entry)
-                 SELECT p, w, $3 FROM unnest($1::smallint[], $2::integer[]) AS t (p, w)",
+                "INSERT INTO pdq_words (position, word, entry, pdq)
+                 SELECT p, w, $3, $4 FROM unnest($1::smallint[], $2::integer[]) AS t (p, w)",
             )
             .map_err(|e| describe(&e))?;
         let mut ids = Vec::with_capacity(entries.len());
@@ -202,7 +208,11 @@ impl Store for PostgresStore {
                 transaction
                     .execute(
                         &insert_fingerprint,
-                        &[&id, &&fingerprint.hash.0[..], &i16::from(fingerprint.quality)],
+                        &[
+                            &id,
+                            &&fingerprint.hash.0[..],
+                            &i16::from(fingerprint.quality),
+                        ],
                     )
                     .map_err(|e| describe(&e))?;
                 if fingerprint.is_matchable() {
@@ -211,7 +221,10 @@ impl Store for PostgresStore {
                         .map(|p| i32::from(fingerprint.hash.word(p)))
                         .collect();
                     transaction
-                        .execute(&insert_words, &[&positions, &words, &id])
+                        .execute(
+                            &insert_words,
+                            &[&positions, &words, &id, &&fingerprint.hash.0[..]],
+                        )
                         .map_err(|e| describe(&e))?;
                 }
             }
@@ -235,10 +248,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<(i64, PdqHash)>, String> {
         let mut client = self.client();
         let statement = client
-            .prepare(
-                "SELECT f.entry, f.pdq FROM pdq_words w JOIN fingerprints f ON f.entry = w.entry
-                 WHERE w.position = $1 AND w.word = ANY($2)",
-            )
+            .prepare("SELECT entry, pdq FROM pdq_words WHERE position = $1 AND word = ANY($2)")
             .map_err(|e| describe(&e))?;
         let mut candidates = Vec::new();
         for (position, words) in probes {

@@ -62,7 +62,8 @@ pub fn textured_picture(width: u32, height: u32, seed: u32) -> RgbImage {
                 pixel = shape.color;
             }
         }
-        let grain = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503) ^ seed) % 13) as f32 - 6.0;
+        let grain =
+            ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503) ^ seed) % 13) as f32 - 6.0;
         image::Rgb(pixel.map(|c| (c + grain).clamp(0.0, 255.0) as u8))
     })
 }
