@@ -10,6 +10,9 @@
 //! re-encoded or resized copies are), half are unrelated (must find nothing); each query also
 //! carries seven dihedral variants, as a real check does. Prints p50/p99/max per size, the
 //! scan baseline and the ratio.
+//!
+//! First, the cost a registry adds to each stamp and check: the PDQ fingerprint (with its
+//! dihedral variants) of a decoded 1-megapixel image, against decoding that JPEG (median of 21).
 
 use std::time::Instant;
 
@@ -52,6 +55,39 @@ fn entry(hash: PdqHash, serial: u64) -> Entry {
     }
 }
 
+/// Times decoding a 1024×1024 JPEG (the baseline) and fingerprinting the decoded pixels.
+fn fingerprint_cost() -> Result<(), Box<dyn std::error::Error>> {
+    let mut random = Random(42);
+    let image = image::RgbImage::from_fn(1024, 1024, |x, y| {
+        let shade = ((x / 64 + y / 96) % 5) as u8 * 40;
+        image::Rgb([shade.wrapping_add((random.next() % 24) as u8), (x / 5) as u8, (y / 5) as u8])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image)?;
+    let jpeg = jpeg.into_inner();
+    let median = |mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let mut decode = Vec::new();
+    let mut fingerprint = Vec::new();
+    for _ in 0..21 {
+        let start = Instant::now();
+        let decoded = image::load_from_memory(&jpeg)?.to_rgb8();
+        decode.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        let dihedral = synthmark::fingerprint::pdq_dihedral(decoded.as_raw(), 1024, 1024, 3);
+        fingerprint.push(start.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(dihedral);
+    }
+    let (decode, fingerprint) = (median(decode), median(fingerprint));
+    println!(
+        "PDQ + dihedral variants of 1 MP: {fingerprint:.2} ms; JPEG decode (baseline): {decode:.2} ms; ratio {:.2}\n",
+        fingerprint / decode
+    );
+    Ok(())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -63,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    fingerprint_cost()?;
     let dir = tempfile::tempdir()?;
     let registry = Registry::open_sqlite(&dir.path().join("bench.sqlite"))?;
     let mut random = Random(0x5eed_1234_abcd_ef01);

@@ -31,7 +31,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         no_train: true,
         ..StampOptions::default()
     };
-    let stamper = Stamper::new(&identity, options)?;
+    // The registry the configuration names, else the default SQLite file beside the identity.
+    let registry_args = super::registry::RegistryArgs {
+        registry: std::env::var("SYNTHMARK_REGISTRY").ok(),
+        no_registry: false,
+    };
+    let registry = super::registry::for_stamping(&registry_args, &global.config.registry)?;
+    let mut stamper = Stamper::new(&identity, options)?;
+    if let Some(registry) = &registry {
+        println!("Logging every output in the registry {}.", registry.location());
+        stamper = stamper.with_registry(registry.clone());
+    }
     let (found, unlisted) = inputs::discover(std::slice::from_ref(&args.samples), Some(&args.out));
     let (jobs, refused) = stamp::plan(found, Some(&args.out));
     let outcome = stamp::stamp_batch(&stamper, jobs, Existing::Replace, global)?;
@@ -58,14 +68,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     );
     let mut check_options = CheckOptions::default();
     check_options.add_trust_anchor_file(&paths.ca)?;
-    let checker = Checker::new(&check_options)?;
+    let mut checker = Checker::new(&check_options)?;
+    if let Some(registry) = registry {
+        checker = checker.with_registry(registry);
+    }
     let reports = check::check_paths(&checker, std::slice::from_ref(&args.out), global)?;
     check::print_reports(&reports, OutputFormat::Table)?;
 
     let stripped = strip_one(&args.out)?;
     if let Some(stripped) = &stripped {
         println!(
-            "\nA platform strips all metadata on upload (decoded and re-encoded: {}); the watermark still tells:\n",
+            "\nA platform strips all metadata on upload (decoded and re-encoded: {}); the watermark and the registry still tell:\n",
             stripped.display()
         );
         let reports = check::check_paths(&checker, std::slice::from_ref(stripped), global)?;

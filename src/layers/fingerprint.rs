@@ -209,8 +209,6 @@ fn jarosz_filter(luma: &mut [f32], width: usize, height: usize) {
     let window_along_rows = width.div_ceil(2 * 64);
     let window_along_columns = height.div_ceil(2 * 64);
     let mut scratch = vec![0f32; luma.len()];
-    let mut column_in = vec![0f32; height];
-    let mut column_out = vec![0f32; height];
     for _ in 0..2 {
         for (row_in, row_out) in luma
             .chunks_exact(width)
@@ -218,15 +216,53 @@ fn jarosz_filter(luma: &mut [f32], width: usize, height: usize) {
         {
             box_1d(row_in, row_out, window_along_rows);
         }
-        for x in 0..width {
-            for (y, value) in column_in.iter_mut().enumerate() {
-                *value = scratch[y * width + x];
-            }
-            box_1d(&column_in, &mut column_out, window_along_columns);
-            for (y, value) in column_out.iter().enumerate() {
-                luma[y * width + x] = *value;
-            }
+        box_columns(&scratch, luma, width, height, window_along_columns);
+    }
+}
+
+/// [`box_1d`] down every column at once: the same additions in the same order per column, but
+/// walking the image a row at a time (a column-by-column walk misses the cache on every pixel).
+fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize) {
+    let half = (window + 2) / 2;
+    let row = |y: usize| &input[y * width..(y + 1) * width];
+    let mut sums = vec![0f32; width];
+    let (mut left, mut right, mut out) = (0usize, 0usize, 0usize);
+    let mut size = 0usize;
+    let mut emit = |out: usize, sums: &[f32], size: usize| {
+        let divisor = size as f32;
+        for (target, sum) in output[out * width..(out + 1) * width].iter_mut().zip(sums) {
+            *target = sum / divisor;
         }
+    };
+    for _ in 0..half - 1 {
+        sums.iter_mut().zip(row(right)).for_each(|(s, v)| *s += v);
+        size += 1;
+        right += 1;
+    }
+    for _ in 0..window - half + 1 {
+        sums.iter_mut().zip(row(right)).for_each(|(s, v)| *s += v);
+        size += 1;
+        emit(out, &sums, size);
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..height.saturating_sub(window) {
+        let (adding, removing) = (row(right), row(left));
+        for ((s, a), r) in sums.iter_mut().zip(adding).zip(removing) {
+            *s += a;
+            *s -= r;
+        }
+        emit(out, &sums, size);
+        left += 1;
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..half - 1 {
+        sums.iter_mut().zip(row(left)).for_each(|(s, v)| *s -= v);
+        size -= 1;
+        emit(out, &sums, size);
+        left += 1;
+        out += 1;
     }
 }
 
