@@ -60,7 +60,11 @@ fn fingerprint_cost() -> Result<(), Box<dyn std::error::Error>> {
     let mut random = Random(42);
     let image = image::RgbImage::from_fn(1024, 1024, |x, y| {
         let shade = ((x / 64 + y / 96) % 5) as u8 * 40;
-        image::Rgb([shade.wrapping_add((random.next() % 24) as u8), (x / 5) as u8, (y / 5) as u8])
+        image::Rgb([
+            shade.wrapping_add((random.next() % 24) as u8),
+            (x / 5) as u8,
+            (y / 5) as u8,
+        ])
     });
     let mut jpeg = std::io::Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image)?;

@@ -6,14 +6,16 @@
 //! (plus the IPTC digital source type in the file's own XMP and an optional RFC 3161 timestamp),
 //! and checks images: is there an intact signed label (`labelled-ai`), a broken one (`tampered`),
 //! or AI evidence without a label (`unlabelled-ai`: unsigned IPTC metadata, generator metadata,
-//! stealth metadata in the pixels)? Every verdict lists its evidence and the layers it rests on.
+//! stealth metadata or a watermark in the pixels, a match in the provider's [`registry`])? Every
+//! verdict lists its evidence and the layers it rests on.
 //!
 //! The two pipelines:
 //!
 //! ```text
-//! stamp:  bytes ─► sniff format ─► XMP DigitalSourceType ─► C2PA manifest ─► sign ─► atomic write
+//! stamp:  bytes ─► sniff format ─► watermark ─► XMP DigitalSourceType ─► C2PA manifest ─► sign
+//!           ─► register (asset id, PDQ, SHA-256, manifest store) ─► atomic write
 //! check:  bytes ─► sniff format ─► evidence from every layer ─► verdict + trust + evidence
-//!           (c2pa · xmp · generator metadata · stealth metadata)
+//!           (c2pa · xmp · generator metadata · stealth metadata · watermark · registry)
 //! ```
 //!
 //! ```no_run

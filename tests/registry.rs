@@ -564,3 +564,33 @@ fn an_unusable_registry_fails_the_stamp_loudly_and_check_answers_without_it() {
         "left as it was"
     );
 }
+
+#[test]
+fn a_registry_that_fails_mid_batch_fails_that_stamp_with_the_reason() {
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let schema = PgSchema::new(&base, "broken");
+    let registry = Arc::new(Registry::open(&Location::parse(&schema.url)).unwrap());
+    let stamper = Stamper::new(
+        &dev_identity().signing_identity().unwrap(),
+        StampOptions::default(),
+    )
+    .unwrap()
+    .with_registry(registry);
+    let image = png(&textured_picture(320, 240, 41));
+    assert!(stamper.stamp_bytes(&image, "first.png").is_ok());
+    // Someone drops the table under the running instance.
+    let mut admin = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+    admin.batch_execute("DROP TABLE entries").unwrap();
+    let err = stamper
+        .stamp_bytes(&image, "second.png")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not logged in the registry")
+            && err.contains("entries")
+            && err.contains("--no-registry"),
+        "{err}"
+    );
+}

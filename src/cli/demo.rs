@@ -39,7 +39,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let registry = super::registry::for_stamping(&registry_args, &global.config.registry)?;
     let mut stamper = Stamper::new(&identity, options)?;
     if let Some(registry) = &registry {
-        println!("Logging every output in the registry {}.", registry.location());
+        println!(
+            "Logging every output in the registry {}.",
+            registry.location()
+        );
         stamper = stamper.with_registry(registry.clone());
     }
     let (found, unlisted) = inputs::discover(std::slice::from_ref(&args.samples), Some(&args.out));

@@ -474,7 +474,13 @@ mod tests {
             for x in 0..w {
                 let disc = (x as i32 - 50).pow(2) + (y as i32 - 45).pow(2) < 900;
                 let bar = (100..140).contains(&x) && (20..100).contains(&y);
-                let v = if disc { 230 } else if bar { 20 } else { (x + y / 2) as u8 };
+                let v = if disc {
+                    230
+                } else if bar {
+                    20
+                } else {
+                    (x + y / 2) as u8
+                };
                 pixels.extend_from_slice(&[v, v / 2, 255 - v]);
             }
         }

@@ -347,10 +347,16 @@ fn probes(hashes: &[PdqHash]) -> Vec<(usize, Vec<u16>)> {
         .collect()
 }
 
-/// Parses 64 hex digits.
+/// Parses a SHA-256 written as 64 hex digits.
 pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
-    let hash = PdqHash::from_hex(text)?;
-    Some(hash.0)
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(bytes)
 }
 
 /// Lower-case hex.

@@ -64,7 +64,7 @@ impl SqliteStore {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(|e| open_error(describe(&e)))?;
-        migrate(&mut connection, shown).map_err(|e| match e {
+        migrate(&mut connection).map_err(|e| match e {
             Migration::Newer(found) => RegistryError::NewerSchema {
                 location: shown.to_string(),
                 found,
@@ -104,7 +104,7 @@ enum Migration {
     Failed(String),
 }
 
-fn migrate(connection: &mut Connection, _shown: &str) -> Result<(), Migration> {
+fn migrate(connection: &mut Connection) -> Result<(), Migration> {
     let failed = |e: rusqlite::Error| Migration::Failed(describe(&e));
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
