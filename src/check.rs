@@ -34,8 +34,9 @@ pub struct CheckOptions {
     ///
     /// Default: empty (timestamps are reported, their TSA as untrusted)
     pub tsa_trust_anchors_pem: String,
-    /// Decode the pixels and look for watermarks (synthmark's and generators'). It costs a
-    /// decode and tens of milliseconds per megapixel; without it only metadata is read.
+    /// Decode the pixels and look for watermarks (synthmark's and generators') and, with a
+    /// registry, the image's fingerprint. It costs a decode and tens of milliseconds per
+    /// megapixel; without it only metadata is read (and the registry asked by exact hash).
     ///
     /// Default: `true`
     pub watermark: bool,
@@ -233,7 +234,7 @@ impl Checker {
                 format,
                 bytes,
                 sha256,
-                &pixels,
+                self.watermark.then_some(&pixels),
                 &evidence,
             ),
         };

@@ -50,6 +50,7 @@ mod verdict;
 pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
+pub use pixels::{dimensions, MAX_PIXELS};
 pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
 pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};

@@ -52,11 +52,18 @@ impl<'a> LazyPixels<'a> {
     }
 }
 
+/// Width and height from the image's header, without decoding pixels; `None` when this build
+/// has no decoder for the format or the header does not parse.
+pub fn dimensions(format: Format, bytes: &[u8]) -> Option<(u32, u32)> {
+    let image_format = format.image_format()?;
+    ImageReader::with_format(Cursor::new(bytes), image_format)
+        .into_dimensions()
+        .ok()
+}
+
 fn decode(format: Format, bytes: &[u8]) -> Option<DynamicImage> {
     let image_format = format.image_format()?;
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), image_format)
-        .into_dimensions()
-        .ok()?;
+    let (width, height) = dimensions(format, bytes)?;
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return None;
     }

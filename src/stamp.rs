@@ -197,11 +197,23 @@ impl Stamper {
 
     /// Stamps an image held in memory. `title` names the asset in the manifest (a file name).
     pub fn stamp_bytes(&self, input: &[u8], title: &str) -> Result<Stamped, StampError> {
+        self.stamp_bytes_with(input, title, &self.options)
+    }
+
+    /// Stamps with per-call options (a service's request parameters). The signer, the
+    /// timestamping authority and verify-after-sign stay as this stamper was built; `options.tsa`
+    /// and `options.verify_after_sign` are ignored.
+    pub fn stamp_bytes_with(
+        &self,
+        input: &[u8],
+        title: &str,
+        options: &StampOptions,
+    ) -> Result<Stamped, StampError> {
         let format = Format::identify(input)?;
         let mut warnings = Vec::new();
-        let involvement = self.options.involvement;
+        let involvement = options.involvement;
 
-        let (marked, watermark) = match &self.options.watermark {
+        let (marked, watermark) = match &options.watermark {
             None => (None, None),
             Some(options) => {
                 let id = AssetId::random();
@@ -226,7 +238,7 @@ impl Stamper {
                     None
                 }
             };
-        let thumbnail = if self.options.thumbnail {
+        let thumbnail = if options.thumbnail {
             match thumbnail(format, pixels) {
                 Ok(jpeg) => Some(jpeg),
                 Err(reason) => {
@@ -249,8 +261,8 @@ impl Stamper {
         let spec = ManifestSpec {
             title,
             involvement,
-            generator: self.options.generator.as_ref(),
-            no_train: self.options.no_train,
+            generator: options.generator.as_ref(),
+            no_train: options.no_train,
             thumbnail: thumbnail.as_deref(),
             parent: (kept_credentials || involvement == Involvement::Edited).then_some(input),
             soft_binding: watermark,
@@ -288,7 +300,7 @@ impl Stamper {
             None => None,
             Some(registry) => {
                 let entry =
-                    registry_entry(format, &signed, watermark, self.options.generator.as_ref());
+                    registry_entry(format, &signed, watermark, options.generator.as_ref());
                 Some(registry.register(&entry).map_err(StampError::Registry)?)
             }
         };

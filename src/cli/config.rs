@@ -38,6 +38,8 @@ pub struct Config {
     pub check: CheckConfig,
     #[serde(default)]
     pub registry: RegistryConfig,
+    #[serde(default)]
+    pub serve: super::serve::ServeConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@ mod html_report;
 mod inputs;
 mod keygen;
 mod registry;
+mod serve;
 mod signing;
 mod stamp;
 
@@ -60,6 +61,8 @@ enum Command {
     Demo(demo::Args),
     /// Manage the registry of stamped outputs: import, prune, delete, info.
     Registry(registry::Args),
+    /// Run the HTTP service: check and stamp API, credential lookup, verification page.
+    Serve(serve::Args),
 }
 
 /// How `check` prints its results.
@@ -96,6 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args, &global)?,
         Command::Demo(args) => demo::run(args, &global)?,
         Command::Registry(args) => registry::run(args, &global)?,
+        Command::Serve(args) => serve::run(args, &global)?,
     };
     Ok(ExitCode::from(code))
 }

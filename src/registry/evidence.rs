@@ -54,21 +54,22 @@ pub struct RegistryFindings {
 }
 
 /// Asks the registry about the image. `found` is the other layers' evidence (the watermark's
-/// asset id is read from it). A registry error becomes an `unavailable` note, never a failure.
+/// asset id is read from it); without `pixels` only the exact lookups run. A registry error
+/// becomes an `unavailable` note, never a failure.
 pub fn evidence(
     registry: &Registry,
     context: &Arc<Context>,
     format: Format,
     bytes: &[u8],
     sha256: [u8; 32],
-    pixels: &LazyPixels<'_>,
+    pixels: Option<&LazyPixels<'_>>,
     found: &[Evidence],
 ) -> RegistryFindings {
     let asset_id = found
         .iter()
         .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
         .and_then(|e| e.value.clone());
-    let fingerprint = pixels.rgba().and_then(|rgba| {
+    let fingerprint = pixels.and_then(LazyPixels::rgba).and_then(|rgba| {
         pdq_dihedral(
             rgba.as_raw(),
             rgba.width() as usize,

@@ -134,9 +134,15 @@ fn migrate(connection: &mut Connection) -> Result<(), Migration> {
     transaction.commit().map_err(failed)
 }
 
-/// SQLite's message, with a hint for the one users can act on.
+/// SQLite's message (without the statement it quotes), with a hint for the one users can act
+/// on.
 fn describe(err: &rusqlite::Error) -> String {
-    let text = err.to_string();
+    let mut text = err.to_string();
+    for verb in [" in SELECT ", " in INSERT ", " in DELETE ", " in CREATE "] {
+        if let Some(at) = text.find(verb) {
+            text.truncate(at);
+        }
+    }
     if text.contains("not a database") || text.contains("malformed") {
         format!("{text} (the file is not a synthmark registry, or it is corrupt; move it aside or point --registry elsewhere)")
     } else {

@@ -1,0 +1,421 @@
+//! The HTTP routes: `/v1/check`, `/v1/stamp`, `/v1/manifests/{id}`, `/healthz`, `/metrics`,
+//! `/openapi.json` and the verification page at `/`. Every error is JSON:
+//! `{"error": "...", "status": N}`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use synthmark::registry::{parse_sha256, Query as RegistryQuery};
+use synthmark::{Format, Involvement, SoftwareAgent, StampError, StampOptions, Verdict, WatermarkOptions};
+
+use super::Service;
+
+const PAGE: &str = include_str!("page.html");
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router(service: Arc<Service>) -> Router {
+    let body_limit = service.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(page))
+        .route("/v1/check", post(check))
+        .route("/v1/stamp", post(stamp))
+        .route("/v1/manifests/{id}", get(manifest))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(service.clone(), observe))
+        .with_state(service)
+}
+
+/// A JSON error answer.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.message, "status": self.status.as_u16()});
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Logs one line per request (never headers or bodies: tokens stay out of the logs) and counts
+/// it for `/metrics`.
+async fn observe(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some("/") => "/",
+        Some("/v1/check") => "/v1/check",
+        Some("/v1/stamp") => "/v1/stamp",
+        Some("/v1/manifests/{id}") => "/v1/manifests/{id}",
+        Some("/healthz") => "/healthz",
+        Some("/metrics") => "/metrics",
+        Some("/openapi.json") => "/openapi.json",
+        _ => "other",
+    };
+    let method = request.method().clone();
+    service.metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let response = next.run(request).await;
+    service.metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    service.metrics.record(route, status, elapsed);
+    tracing::info!(%method, route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    response
+}
+
+/// Runs `work` on a blocking worker once one is free (503 with `Retry-After` when none frees up
+/// within the queue wait) and within the request timeout.
+async fn on_worker<T: Send + 'static>(
+    service: &Arc<Service>,
+    work: impl FnOnce(&Service) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let limits = service.limits;
+    let permit = match tokio::time::timeout(limits.queue_wait, service.workers.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            service.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "every worker is busy; retry shortly",
+            );
+            error.retry_after = Some(1);
+            return Err(error);
+        }
+    };
+    let service = service.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&service)
+    });
+    match tokio::time::timeout(limits.timeout, task).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request failed inside synthmark; this is a bug, please report it",
+        )),
+        Err(_) => {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the request took longer than {} s", limits.timeout.as_secs()),
+            );
+            error.retry_after = Some(5);
+            Err(error)
+        }
+    }
+}
+
+/// The image in the request: the raw body, or the first file field of a multipart form.
+/// Checks that it is a supported image within the pixel limit before anything is decoded.
+async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Format), ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let bytes = if is_multipart {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        let mut found = None;
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?
+        {
+            if field.file_name().is_some() || matches!(field.name(), Some("file" | "image")) {
+                found = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| ApiError::new(e.status(), e.body_text()))?,
+                );
+                break;
+            }
+        }
+        found.ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "the form has no file field; send the image as the field `file`")
+        })?
+    } else {
+        Bytes::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the request body is empty; send the image as the body or as the multipart field `file`",
+        ));
+    }
+    let format = Format::identify(&bytes)
+        .map_err(|e| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
+    if let Some((width, height)) = synthmark::dimensions(format, &bytes) {
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > service.limits.max_pixels {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the image is {width}×{height} pixels ({:.1} MP); this service accepts at most {:.1} MP",
+                    pixels as f64 / 1e6,
+                    service.limits.max_pixels as f64 / 1e6
+                ),
+            ));
+        }
+    }
+    Ok((bytes, format))
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckParams {
+    /// `false`: metadata and credentials only, no pixel decoding (faster).
+    watermark: Option<bool>,
+}
+
+async fn check(
+    State(service): State<Arc<Service>>,
+    Query(params): Query<CheckParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (bytes, _) = read_image(&service, request).await?;
+    let pixels = params.watermark.unwrap_or(true);
+    let report = on_worker(&service, move |service| {
+        if pixels {
+            service.checker.check_bytes(&bytes)
+        } else {
+            service.metadata_checker.check_bytes(&bytes)
+        }
+    })
+    .await?;
+    service.metrics.verdict(report.verdict.as_str());
+    if report.verdict == Verdict::Error {
+        let body = serde_json::json!({
+            "error": report.error.clone().unwrap_or_default(),
+            "status": 422,
+            "report": report,
+        });
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    }
+    Ok(Json(report).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct StampParams {
+    generator: Option<String>,
+    edited: Option<bool>,
+    no_train: Option<bool>,
+    watermark: Option<bool>,
+    quality: Option<u8>,
+    /// The asset's title in the manifest (a file name). Default: `image`.
+    title: Option<String>,
+}
+
+/// True when the request carries one of the configured tokens (compared in constant time).
+fn authorised(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
+    if service.tokens.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "stamping is disabled on this server: no API tokens are configured",
+        ));
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "stamping needs an API token: send `Authorization: Bearer TOKEN`",
+        ));
+    };
+    let mut valid = false;
+    for token in &service.tokens {
+        valid |= constant_time_eq(token.as_bytes(), presented.as_bytes());
+    }
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "the API token is not valid"))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn stamp(
+    State(service): State<Arc<Service>>,
+    Query(params): Query<StampParams>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    authorised(&service, &headers)?;
+    if params.quality.is_some_and(|q| !(1..=100).contains(&q)) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "quality must be 1 to 100"));
+    }
+    let generator = match params.generator.as_deref() {
+        None => None,
+        Some(text) => Some(SoftwareAgent::parse(text).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "generator must look like Name/version")
+        })?),
+    };
+    let (bytes, format) = read_image(&service, request).await?;
+    let options = StampOptions {
+        involvement: if params.edited.unwrap_or(false) {
+            Involvement::Edited
+        } else {
+            Involvement::Generated
+        },
+        generator,
+        no_train: params.no_train.unwrap_or(false),
+        watermark: params.watermark.unwrap_or(true).then_some(WatermarkOptions {
+            quality: params.quality,
+            ..WatermarkOptions::default()
+        }),
+        ..StampOptions::default()
+    };
+    let title = params.title.unwrap_or_else(|| "image".to_string());
+    let stamped = on_worker(&service, move |service| {
+        service.stamper.stamp_bytes_with(&bytes, &title, &options)
+    })
+    .await?
+    .map_err(|err| {
+        let status = match &err {
+            StampError::Format(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StampError::Registry(_) | StampError::Timestamp { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %err, "stamp failed");
+        }
+        ApiError::new(status, err.to_string())
+    })?;
+    let mut response = Response::new(Body::from(stamped.bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
+    if let Some(id) = stamped.watermark {
+        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+            headers.insert("x-synthmark-asset-id", value);
+        }
+    }
+    for warning in &stamped.warnings {
+        if let Ok(value) = HeaderValue::from_str(warning) {
+            headers.append("x-synthmark-warning", value);
+        }
+    }
+    Ok(response)
+}
+
+/// The manifest store logged for an asset id or a file's SHA-256: soft-binding resolution.
+async fn manifest(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id.trim().to_ascii_lowercase();
+    let query = match parse_sha256(&id) {
+        Some(sha256) => RegistryQuery {
+            sha256: Some(sha256),
+            ..RegistryQuery::default()
+        },
+        None if id.len() <= 10 && id.chars().all(|c| c.is_ascii_hexdigit()) => RegistryQuery {
+            asset_id: Some(format!("{id:0>10}")),
+            ..RegistryQuery::default()
+        },
+        None => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the id must be an asset id (10 hex digits) or a SHA-256 (64 hex digits)",
+            ))
+        }
+    };
+    let Some(registry) = service.registry.clone() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "this server has no registry"));
+    };
+    let found = on_worker(&service, move |_| registry.find(&query))
+        .await?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let Some(first) = found.into_iter().next() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no credentials logged for {id}")));
+    };
+    let mut response = Response::new(Body::from(first.stored.entry.manifest_store));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/c2pa"));
+    Ok(response)
+}
+
+async fn health(State(service): State<Arc<Service>>) -> Response {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "stamping": !service.tokens.is_empty(),
+        "registry": service.registry.as_ref().map(|r| r.location().to_string()),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        service.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src blob: data:; connect-src 'self'",
+            ),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route; see /openapi.json")
+}
