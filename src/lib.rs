@@ -50,7 +50,6 @@ mod verdict;
 pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
-pub use pixels::{dimensions, MAX_PIXELS};
 pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
 pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
@@ -59,6 +58,7 @@ pub use layers::c2pa::C2paError;
 pub use layers::fingerprint;
 pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
+pub use pixels::{dimensions, MAX_PIXELS};
 pub use stamp::{StampError, StampOptions, Stamped, Stamper, WatermarkOptions};
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
 

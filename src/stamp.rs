@@ -299,8 +299,7 @@ impl Stamper {
         let registered = match &self.registry {
             None => None,
             Some(registry) => {
-                let entry =
-                    registry_entry(format, &signed, watermark, options.generator.as_ref());
+                let entry = registry_entry(format, &signed, watermark, options.generator.as_ref());
                 Some(registry.register(&entry).map_err(StampError::Registry)?)
             }
         };

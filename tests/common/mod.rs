@@ -2,6 +2,8 @@
 //! byte-level tampering and stripping, and a runner for the `synthmark` binary.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod browser;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

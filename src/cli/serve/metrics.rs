@@ -50,7 +50,9 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP synthmark_http_requests_total Requests answered, by route and status.\n");
+        out.push_str(
+            "# HELP synthmark_http_requests_total Requests answered, by route and status.\n",
+        );
         out.push_str("# TYPE synthmark_http_requests_total counter\n");
         for ((route, status), count) in lock(&self.requests).iter() {
             let _ = writeln!(
@@ -96,5 +98,7 @@ impl Metrics {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

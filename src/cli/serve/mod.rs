@@ -67,7 +67,12 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// Trust anchors for checks (PEM, repeatable; `[check] trust`).
-    #[arg(long, env = "SYNTHMARK_TRUST", value_name = "PEM", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SYNTHMARK_TRUST",
+        value_name = "PEM",
+        value_delimiter = ','
+    )]
     trust: Vec<std::path::PathBuf>,
     #[command(flatten)]
     identity: IdentityArgs,
@@ -104,7 +109,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let limits = Limits {
         max_body_bytes: (args.max_body_mb.or(config.max_body_mb).unwrap_or(50) * 1024 * 1024)
             as usize,
-        max_pixels: (args.max_megapixels.or(config.max_megapixels).unwrap_or(40.0) * 1e6) as u64,
+        max_pixels: (args
+            .max_megapixels
+            .or(config.max_megapixels)
+            .unwrap_or(40.0)
+            * 1e6) as u64,
         timeout: Duration::from_secs(args.timeout.or(config.timeout_secs).unwrap_or(30).max(1)),
         queue_wait: Duration::from_millis(config.queue_wait_ms.unwrap_or(2000)),
     };

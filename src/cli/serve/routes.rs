@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State,
+};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +16,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use synthmark::registry::{parse_sha256, Query as RegistryQuery};
-use synthmark::{Format, Involvement, SoftwareAgent, StampError, StampOptions, Verdict, WatermarkOptions};
+use synthmark::{
+    Format, FormatError, Involvement, SoftwareAgent, StampError, StampOptions, Verdict,
+    WatermarkOptions,
+};
 
 use super::Service;
 
@@ -76,7 +81,11 @@ impl IntoResponse for ApiError {
 /// it for `/metrics`.
 async fn observe(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+    let route = match request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
         Some("/") => "/",
         Some("/v1/check") => "/v1/check",
         Some("/v1/stamp") => "/v1/stamp",
@@ -87,9 +96,15 @@ async fn observe(State(service): State<Arc<Service>>, request: Request, next: Ne
         _ => "other",
     };
     let method = request.method().clone();
-    service.metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    service
+        .metrics
+        .in_flight
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let response = next.run(request).await;
-    service.metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    service
+        .metrics
+        .in_flight
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     service.metrics.record(route, status, elapsed);
@@ -104,10 +119,18 @@ async fn on_worker<T: Send + 'static>(
     work: impl FnOnce(&Service) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let limits = service.limits;
-    let permit = match tokio::time::timeout(limits.queue_wait, service.workers.clone().acquire_owned()).await {
+    let permit = match tokio::time::timeout(
+        limits.queue_wait,
+        service.workers.clone().acquire_owned(),
+    )
+    .await
+    {
         Ok(Ok(permit)) => permit,
         _ => {
-            service.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            service
+                .metrics
+                .overloaded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut error = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "every worker is busy; retry shortly",
@@ -130,7 +153,10 @@ async fn on_worker<T: Send + 'static>(
         Err(_) => {
             let mut error = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the request took longer than {} s", limits.timeout.as_secs()),
+                format!(
+                    "the request took longer than {} s",
+                    limits.timeout.as_secs()
+                ),
             );
             error.retry_after = Some(5);
             Err(error)
@@ -167,7 +193,10 @@ async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Forma
             }
         }
         found.ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "the form has no file field; send the image as the field `file`")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the form has no file field; send the image as the field `file`",
+            )
         })?
     } else {
         Bytes::from_request(request, &())
@@ -180,8 +209,13 @@ async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Forma
             "the request body is empty; send the image as the body or as the multipart field `file`",
         ));
     }
-    let format = Format::identify(&bytes)
-        .map_err(|e| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
+    let format = Format::identify(&bytes).map_err(|e| {
+        let status = match e {
+            FormatError::Malformed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        };
+        ApiError::new(status, e.to_string())
+    })?;
     if let Some((width, height)) = synthmark::dimensions(format, &bytes) {
         let pixels = u64::from(width) * u64::from(height);
         if pixels > service.limits.max_pixels {
@@ -268,7 +302,10 @@ fn authorised(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, "the API token is not valid"))
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the API token is not valid",
+        ))
     }
 }
 
@@ -285,14 +322,25 @@ async fn stamp(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    authorised(&service, &headers)?;
+    if let Err(refused) = authorised(&service, &headers) {
+        // Read (and drop) the upload first, within the body limit: a client still sending
+        // would otherwise see a broken connection instead of this answer.
+        let _ = Bytes::from_request(request, &()).await;
+        return Err(refused);
+    }
     if params.quality.is_some_and(|q| !(1..=100).contains(&q)) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "quality must be 1 to 100"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "quality must be 1 to 100",
+        ));
     }
     let generator = match params.generator.as_deref() {
         None => None,
         Some(text) => Some(SoftwareAgent::parse(text).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "generator must look like Name/version")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "generator must look like Name/version",
+            )
         })?),
     };
     let (bytes, format) = read_image(&service, request).await?;
@@ -304,10 +352,13 @@ async fn stamp(
         },
         generator,
         no_train: params.no_train.unwrap_or(false),
-        watermark: params.watermark.unwrap_or(true).then_some(WatermarkOptions {
-            quality: params.quality,
-            ..WatermarkOptions::default()
-        }),
+        watermark: params
+            .watermark
+            .unwrap_or(true)
+            .then_some(WatermarkOptions {
+                quality: params.quality,
+                ..WatermarkOptions::default()
+            }),
         ..StampOptions::default()
     };
     let title = params.title.unwrap_or_else(|| "image".to_string());
@@ -318,7 +369,9 @@ async fn stamp(
     .map_err(|err| {
         let status = match &err {
             StampError::Format(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StampError::Registry(_) | StampError::Timestamp { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            StampError::Registry(_) | StampError::Timestamp { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {
@@ -328,7 +381,10 @@ async fn stamp(
     })?;
     let mut response = Response::new(Body::from(stamped.bytes));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.mime()),
+    );
     if let Some(id) = stamped.watermark {
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             headers.insert("x-synthmark-asset-id", value);
@@ -365,18 +421,25 @@ async fn manifest(
         }
     };
     let Some(registry) = service.registry.clone() else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "this server has no registry"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this server has no registry",
+        ));
     };
     let found = on_worker(&service, move |_| registry.find(&query))
         .await?
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let Some(first) = found.into_iter().next() else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no credentials logged for {id}")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no credentials logged for {id}"),
+        ));
     };
     let mut response = Response::new(Body::from(first.stored.entry.manifest_store));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/c2pa"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/c2pa"),
+    );
     Ok(response)
 }
 

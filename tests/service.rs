@@ -1,0 +1,352 @@
+//! `synthmark serve` end to end: a real server process on a loopback port, real HTTP requests,
+//! and the verification page in a real headless Chromium.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Cursor};
+use std::process::{Child, Command, Stdio};
+
+use image::ImageFormat;
+use synthmark::{CheckOptions, Checker, Verdict};
+
+use common::browser::{self, Browser};
+use common::textured_picture;
+
+const TOKEN: &str = "test-token-5f1d8a";
+
+/// A running `synthmark serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    home: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let home = tempfile::tempdir().unwrap();
+        let registry = home.path().join("registry.sqlite");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--registry",
+            ])
+            .arg(&registry)
+            .args(extra)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env_remove("SYNTHMARK_CERT")
+            .env_remove("SYNTHMARK_KEY")
+            .env_remove("SYNTHMARK_API_TOKENS")
+            .env_remove("SYNTHMARK_REGISTRY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start synthmark serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server { child, base, home }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The development CA the server signs with (created on its first start).
+    fn dev_ca(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("data/synthmark/dev-identity/ca.pem"))
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// (status, body) of a POST.
+fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, Vec<u8>) {
+    let mut request = agent().post(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let mut response = request.send(body).expect("request");
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(200 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap();
+    (status, body)
+}
+
+fn get(url: &str) -> (u16, Vec<u8>) {
+    let mut response = agent().get(url).call().expect("request");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_vec().unwrap())
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    textured_picture(width, height, seed)
+        .write_to(&mut out, ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn stamping_needs_a_valid_token_and_returns_a_labelled_image() {
+    let server = Server::start(&[]);
+    let image = png(640, 480, 7);
+    let stamp = server.url("/v1/stamp?generator=ExampleDiffusion/2.1");
+    for token in [None, Some("wrong-token")] {
+        let (status, body) = post(&stamp, &image, token);
+        assert_eq!(status, 401, "{}", String::from_utf8_lossy(&body));
+        assert!(json(&body)["error"].as_str().unwrap().contains("token"));
+    }
+    let (status, stamped) = post(&stamp, &image, Some(TOKEN));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&stamped));
+    let checker = Checker::new(&CheckOptions {
+        trust_anchors_pem: server.dev_ca(),
+        ..CheckOptions::default()
+    })
+    .unwrap();
+    let report = checker.check_bytes(&stamped);
+    assert_eq!(report.verdict, Verdict::LabelledAi, "{report:?}");
+    assert_eq!(report.trust, Some(synthmark::Trust::Trusted));
+
+    // The service's own check agrees, and the manifest is resolvable by the watermark's id.
+    let (status, body) = post(&server.url("/v1/check"), &stamped, None);
+    assert_eq!(status, 200);
+    let report = json(&body);
+    assert_eq!(report["verdict"], "labelled-ai");
+    assert!(report["rests_on"]
+        .as_array()
+        .unwrap()
+        .contains(&"watermark".into()));
+    let id = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["finding"] == "watermark")
+        .and_then(|e| e["value"].as_str())
+        .unwrap()
+        .to_string();
+    let (status, store) = get(&server.url(&format!("/v1/manifests/{id}")));
+    assert_eq!(status, 200);
+    assert_eq!(
+        store,
+        c2pa::jumbf_io::load_jumbf_from_memory("image/png", &stamped).unwrap()
+    );
+    assert_eq!(get(&server.url("/v1/manifests/0000000000")).0, 404);
+}
+
+#[test]
+fn bad_uploads_get_json_errors_and_the_server_keeps_answering() {
+    let server = Server::start(&["--max-body-mb", "1", "--max-megapixels", "1"]);
+    let check = server.url("/v1/check");
+    let valid = png(320, 240, 3);
+    // A PNG header that claims 20000×20000 pixels: refused from the header, nothing decoded.
+    let mut bomb = valid.clone();
+    bomb[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+    let crc = crc32fast::hash(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("empty", Vec::new(), 400),
+        ("text", b"hello, not an image".to_vec(), 415),
+        ("truncated", valid[..valid.len() / 2].to_vec(), 422),
+        ("too many pixels", bomb, 413),
+        ("too large a body", vec![0xff; 2 * 1024 * 1024], 413),
+    ];
+    for (name, body, expected) in cases {
+        let (status, answer) = post(&check, &body, None);
+        assert_eq!(
+            status,
+            expected,
+            "{name}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        let error = json(&answer);
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{name}: {error}"
+        );
+        assert_eq!(error["status"], expected);
+    }
+    let (status, _) = post(&check, &valid, None);
+    assert_eq!(status, 200, "still answering");
+    let (status, body) = get(&server.url("/nowhere"));
+    assert_eq!(status, 404);
+    assert!(json(&body)["error"].is_string());
+    let (_, metrics) = get(&server.url("/metrics"));
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("synthmark_http_requests_total{route=\"/v1/check\",status=\"415\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_the_routes_the_server_answers() {
+    let server = Server::start(&[]);
+    let (status, body) = get(&server.url("/openapi.json"));
+    assert_eq!(status, 200);
+    let document = json(&body);
+    let paths = document["paths"].as_object().unwrap();
+    for (path, operations) in paths {
+        let concrete = path.replace("{id}", "0123456789");
+        for method in operations.as_object().unwrap().keys() {
+            let status = match method.as_str() {
+                "get" => get(&server.url(&concrete)).0,
+                "post" => post(&server.url(&concrete), b"x", Some(TOKEN)).0,
+                other => panic!("undocumented method {other}"),
+            };
+            let documented = operations[method]["responses"]
+                .as_object()
+                .unwrap()
+                .contains_key(&status.to_string());
+            assert!(
+                documented,
+                "{method} {path} answered {status}, which the document does not list"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_page_shows_the_verdict_for_a_stamped_and_a_stripped_image() {
+    if !browser::available() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (status, stamped) = post(&server.url("/v1/stamp"), &png(800, 600, 9), Some(TOKEN));
+    assert_eq!(status, 200);
+    let stamped_path = dir.path().join("stamped.png");
+    std::fs::write(&stamped_path, &stamped).unwrap();
+    // Stripped as an upload pipeline would: decoded and re-encoded, no metadata left.
+    let stripped_path = dir.path().join("stripped.png");
+    std::fs::write(&stripped_path, common::reencode(&stamped, ImageFormat::Png)).unwrap();
+
+    let mut browser = Browser::start();
+    browser.open(&server.url("/"));
+    assert_eq!(
+        browser.eval("document.title"),
+        "synthmark: is this image AI-generated?"
+    );
+    // The control is labelled for screen readers and reachable from the keyboard.
+    assert_eq!(
+        browser.eval("document.querySelector('label.drop input#file') !== null"),
+        true
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('file').tabIndex >= 0"),
+        true
+    );
+
+    browser.choose_file("#file", &stamped_path);
+    browser.wait_for(
+        "document.getElementById('status').textContent.startsWith('Checked stamped.png')",
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('verdict').dataset.verdict"),
+        "labelled-ai"
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('verdict').textContent"),
+        "Labelled as AI-generated"
+    );
+    let text = browser.eval("document.getElementById('result').innerText");
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Signed by\nsynthmark DEVELOPMENT signer"),
+        "{text}"
+    );
+    assert!(text.contains("not on this server's trust list"), "{text}");
+    assert!(
+        text.contains("Signed credentials (C2PA)") && text.contains("Invisible watermark"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('download') !== null"),
+        true
+    );
+
+    browser.choose_file("#file", &stripped_path);
+    browser.wait_for(
+        "document.getElementById('status').textContent.startsWith('Checked stripped.png')",
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('verdict').dataset.verdict"),
+        "unlabelled-ai"
+    );
+    let text = browser.eval("document.getElementById('result').innerText");
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Credentials recovered from the registry"),
+        "{text}"
+    );
+    assert!(text.contains("Provider registry"), "{text}");
+    assert!(text.contains("Signed by\nnobody"), "{text}");
+    assert_eq!(
+        browser.eval("document.getElementById('problem').textContent"),
+        ""
+    );
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight() {
+    let server = Server::start(&[]);
+    let big = png(3000, 2000, 12);
+    let url = server.url("/v1/check");
+    let request = std::thread::spawn(move || post(&url, &big, None));
+    // Wait until the check is being worked on (the metrics request itself is the other one).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, metrics) = get(&server.url("/metrics"));
+        if String::from_utf8_lossy(&metrics).contains("synthmark_http_in_flight 2") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (status, body) = request.join().unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let mut server = server;
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
