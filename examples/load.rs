@@ -225,6 +225,9 @@ fn load(
     Ok(())
 }
 
+/// Makes the `i`-th malformed upload of one kind.
+type MakeBody<'a> = Box<dyn Fn(usize) -> Vec<u8> + Sync + 'a>;
+
 fn faults(url: &str, count: usize, concurrency: usize, sample: &Path) -> Result<(), Error> {
     let valid = std::fs::read(sample)?;
     let mut huge_png = Vec::new();
@@ -234,7 +237,7 @@ fn faults(url: &str, count: usize, concurrency: usize, sample: &Path) -> Result<
     huge_png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
     let crc = crc32fast::hash(&huge_png[12..29]);
     huge_png[29..33].copy_from_slice(&crc.to_be_bytes());
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> Vec<u8> + Sync>)> = vec![
+    let kinds: Vec<(&str, MakeBody)> = vec![
         ("empty", Box::new(|_| Vec::new())),
         (
             "truncated",
