@@ -56,6 +56,7 @@ pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
 pub use layers::c2pa::timestamp::TsaOptions;
 pub use layers::c2pa::C2paError;
 pub use layers::fingerprint;
+pub use layers::visible_label::{Corner, LabelKind, VisibleLabel};
 pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use pixels::{dimensions, MAX_PIXELS};

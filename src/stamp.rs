@@ -24,6 +24,7 @@ use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent}
 use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::fingerprint;
+use crate::layers::visible_label::{self, VisibleLabel};
 use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
 use crate::recode::{Editable, EncodeOptions};
@@ -66,6 +67,11 @@ pub struct StampOptions {
     ///
     /// Default: `Some(WatermarkOptions::default())`
     pub watermark: Option<WatermarkOptions>,
+    /// Burn a visible "AI" badge into the pixels (before the watermark and the signature; the
+    /// manifest records it). Formats that cannot be re-encoded (GIF, AVIF, HEIC) are refused.
+    ///
+    /// Default: `None`
+    pub visible_label: Option<VisibleLabel>,
 }
 
 /// How the watermark layer is applied.
@@ -100,6 +106,7 @@ impl Default for StampOptions {
             verify_after_sign: true,
             tsa: None,
             watermark: Some(WatermarkOptions::default()),
+            visible_label: None,
         }
     }
 }
@@ -129,6 +136,9 @@ pub enum StampError {
     OutputExists { path: PathBuf },
     #[error("no timestamp from {url}: {reason}; check the TSA, or pass --tsa-optional to sign without one")]
     Timestamp { url: String, reason: String },
+    /// A visible label was asked for and cannot be drawn into this image.
+    #[error("the visible AI label cannot be drawn: {0}")]
+    VisibleLabel(String),
     /// The output could not be logged; it was not written.
     #[error("not logged in the registry, so the output was not written: {0}; fix the registry, or pass --no-registry to stamp without logging")]
     Registry(RegistryError),
@@ -213,18 +223,21 @@ impl Stamper {
         let mut warnings = Vec::new();
         let involvement = options.involvement;
 
-        let (marked, watermark) = match &options.watermark {
-            None => (None, None),
-            Some(options) => {
-                let id = AssetId::random();
-                match watermarked(format, input, id, options) {
-                    Ok(bytes) => (Some(bytes), Some(id)),
-                    Err(reason) => {
-                        warnings.push(format!("watermark layer NOT applied: {reason}"));
-                        (None, None)
-                    }
-                }
+        let (marked, watermark) = if options.watermark.is_none() && options.visible_label.is_none()
+        {
+            (None, None)
+        } else {
+            let edited = edit_pixels(
+                format,
+                input,
+                options.visible_label,
+                options.watermark.as_ref(),
+            )
+            .map_err(StampError::VisibleLabel)?;
+            if let Some(reason) = edited.watermark_skipped {
+                warnings.push(format!("watermark layer NOT applied: {reason}"));
             }
+            (edited.bytes, edited.watermark)
         };
         let pixels = marked.as_deref().unwrap_or(input);
 
@@ -266,6 +279,7 @@ impl Stamper {
             thumbnail: thumbnail.as_deref(),
             parent: (kept_credentials || involvement == Involvement::Edited).then_some(input),
             soft_binding: watermark,
+            visible_label: options.visible_label,
         };
         let xmp_written = with_xmp.is_some();
         let to_sign = with_xmp.as_deref().unwrap_or(pixels);
@@ -397,20 +411,71 @@ pub(crate) fn fingerprint_of(format: Format, bytes: &[u8]) -> Option<fingerprint
     )
 }
 
-/// `input` with a watermark carrying `id`, re-encoded in its own format with its metadata.
-fn watermarked(
+/// The pixel layers' result: the re-encoded image (when anything was drawn), the watermark's id
+/// and why the watermark was skipped, if it was.
+struct EditedPixels {
+    bytes: Option<Vec<u8>>,
+    watermark: Option<AssetId>,
+    watermark_skipped: Option<String>,
+}
+
+/// Draws the visible label (first, so the watermark covers it), then embeds the watermark, and
+/// re-encodes in the input's format with its metadata. A label that cannot be drawn is an
+/// error (it was asked for, and deployers are obliged to show it); a watermark that cannot be
+/// embedded is skipped with the reason.
+fn edit_pixels(
     format: Format,
     input: &[u8],
-    id: AssetId,
-    options: &WatermarkOptions,
-) -> Result<Vec<u8>, String> {
-    let mut editable = Editable::decode(format, input).map_err(|e| e.to_string())?;
-    watermark::embed(&mut editable.image, id, options.strength).map_err(|e| e.to_string())?;
-    editable
+    label: Option<VisibleLabel>,
+    mark: Option<&WatermarkOptions>,
+) -> Result<EditedPixels, String> {
+    let mut editable = match Editable::decode(format, input) {
+        Ok(editable) => editable,
+        Err(err) if label.is_some() => return Err(err.to_string()),
+        Err(err) => {
+            return Ok(EditedPixels {
+                bytes: None,
+                watermark: None,
+                watermark_skipped: Some(err.to_string()),
+            })
+        }
+    };
+    if let Some(label) = label {
+        visible_label::draw(&mut editable.image, label)?;
+    }
+    let (mut watermark, mut watermark_skipped) = (None, None);
+    if let Some(options) = mark {
+        let id = AssetId::random();
+        match watermark::embed(&mut editable.image, id, options.strength) {
+            Ok(()) => watermark = Some(id),
+            Err(err) => watermark_skipped = Some(err.to_string()),
+        }
+    }
+    if label.is_none() && watermark.is_none() {
+        return Ok(EditedPixels {
+            bytes: None,
+            watermark,
+            watermark_skipped,
+        });
+    }
+    let bytes = editable
         .encode(EncodeOptions {
-            quality: options.quality,
+            quality: mark.and_then(|m| m.quality),
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    match bytes {
+        Ok(bytes) => Ok(EditedPixels {
+            bytes: Some(bytes),
+            watermark,
+            watermark_skipped,
+        }),
+        Err(err) if label.is_some() => Err(err),
+        Err(err) => Ok(EditedPixels {
+            bytes: None,
+            watermark: None,
+            watermark_skipped: Some(err),
+        }),
+    }
 }
 
 /// A JPEG thumbnail of the image, for formats the `image` crate decodes.

@@ -130,6 +130,23 @@ fn stamping_needs_a_valid_token_and_returns_a_labelled_image() {
     }
     let (status, stamped) = post(&stamp, &image, Some(TOKEN));
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&stamped));
+    // The visible label is a request option too; a bad value is a 400.
+    let (status, labelled) = post(
+        &server.url("/v1/stamp?visible_label=ai-generated&corner=bottom-left"),
+        &image,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&labelled).contains("org.synthmark.visible-label"));
+    assert_eq!(
+        post(
+            &server.url("/v1/stamp?visible_label=maybe"),
+            &image,
+            Some(TOKEN)
+        )
+        .0,
+        400
+    );
     let checker = Checker::new(&CheckOptions {
         trust_anchors_pem: server.dev_ca(),
         ..CheckOptions::default()

@@ -8,7 +8,8 @@ use anyhow::{bail, Context as _};
 use std::time::Duration;
 
 use synthmark::{
-    Existing, Involvement, SoftwareAgent, StampOptions, Stamper, TsaOptions, WatermarkOptions,
+    Corner, Existing, Involvement, LabelKind, SoftwareAgent, StampOptions, Stamper, TsaOptions,
+    VisibleLabel, WatermarkOptions,
 };
 
 use super::batch::{self, Progress};
@@ -63,10 +64,26 @@ pub struct Args {
     /// own quality (estimated), 90 for lossy WebP; PNG and lossless WebP stay lossless.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: Option<u8>,
+    /// Burn a visible "AI" badge into every image (EU AI Act Art. 50(4) for deepfakes), before
+    /// the watermark and the signature; the manifest records it.
+    #[arg(long, value_name = "ai-generated|ai-modified", value_parser = parse_label_kind)]
+    visible_label: Option<LabelKind>,
+    /// Where the visible label goes.
+    #[arg(long, value_name = "top-right|top-left|bottom-right|bottom-left", value_parser = parse_corner, requires = "visible_label", default_value = "top-right")]
+    corner: Corner,
     #[command(flatten)]
     identity: IdentityArgs,
     #[command(flatten)]
     registry: RegistryArgs,
+}
+
+fn parse_label_kind(text: &str) -> Result<LabelKind, String> {
+    LabelKind::parse(text).ok_or_else(|| format!("`{text}`: use ai-generated or ai-modified"))
+}
+
+fn parse_corner(text: &str) -> Result<Corner, String> {
+    Corner::parse(text)
+        .ok_or_else(|| format!("`{text}`: use top-right, top-left, bottom-right or bottom-left"))
 }
 
 /// One file to stamp and where its output goes.
@@ -116,6 +133,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 quality: args.quality.or(config.quality),
                 ..WatermarkOptions::default()
             }
+        }),
+        visible_label: args.visible_label.map(|kind| VisibleLabel {
+            kind,
+            corner: args.corner,
         }),
         ..StampOptions::default()
     };

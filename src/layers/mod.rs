@@ -6,5 +6,6 @@ pub mod c2pa;
 pub mod fingerprint;
 pub mod stealth;
 pub mod traces;
+pub mod visible_label;
 pub mod watermark;
 pub mod xmp;

@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use synthmark::registry::{parse_sha256, Query as RegistryQuery};
 use synthmark::{
-    Format, FormatError, Involvement, SoftwareAgent, StampError, StampOptions, Verdict,
-    WatermarkOptions,
+    Corner, Format, FormatError, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions,
+    Verdict, VisibleLabel, WatermarkOptions,
 };
 
 use super::Service;
@@ -274,6 +274,10 @@ struct StampParams {
     quality: Option<u8>,
     /// The asset's title in the manifest (a file name). Default: `image`.
     title: Option<String>,
+    /// `ai-generated` or `ai-modified`: burn a visible "AI" badge into the image.
+    visible_label: Option<String>,
+    /// Where the badge goes. Default: `top-right`.
+    corner: Option<String>,
 }
 
 /// True when the request carries one of the configured tokens (compared in constant time).
@@ -343,8 +347,29 @@ async fn stamp(
             )
         })?),
     };
+    let visible_label = match params.visible_label.as_deref() {
+        None => None,
+        Some(kind) => Some(VisibleLabel {
+            kind: LabelKind::parse(kind).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "visible_label must be ai-generated or ai-modified",
+                )
+            })?,
+            corner: match params.corner.as_deref() {
+                None => Corner::default(),
+                Some(corner) => Corner::parse(corner).ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "corner must be top-right, top-left, bottom-right or bottom-left",
+                    )
+                })?,
+            },
+        }),
+    };
     let (bytes, format) = read_image(&service, request).await?;
     let options = StampOptions {
+        visible_label,
         involvement: if params.edited.unwrap_or(false) {
             Involvement::Edited
         } else {
@@ -368,7 +393,7 @@ async fn stamp(
     .await?
     .map_err(|err| {
         let status = match &err {
-            StampError::Format(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StampError::Format(_) | StampError::VisibleLabel(_) => StatusCode::UNPROCESSABLE_ENTITY,
             StampError::Registry(_) | StampError::Timestamp { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

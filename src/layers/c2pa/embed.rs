@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::C2paError;
 use crate::format::Format;
+use crate::layers::visible_label::VisibleLabel;
 use crate::layers::watermark::{self, AssetId};
 use crate::source_type::{COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA};
 
@@ -93,6 +94,9 @@ pub struct ManifestSpec<'a> {
     /// The asset id of the watermark embedded in the pixels, recorded as a `c2pa.soft-binding`
     /// with the `c2pa.watermarked.bound` action.
     pub soft_binding: Option<AssetId>,
+    /// The visible AI label drawn into the pixels, recorded as a `c2pa.drawing` action and an
+    /// `org.synthmark.visible-label` assertion.
+    pub visible_label: Option<VisibleLabel>,
 }
 
 /// Signs `image` (already carrying our XMP) and returns the signed file and its manifest store.
@@ -165,6 +169,16 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
         }));
     }
     actions.push(ai_action);
+    if let Some(label) = spec.visible_label {
+        actions.push(json!({
+            "action": "c2pa.drawing",
+            "description": format!(
+                "Visible \"{}\" label drawn in the {} corner (AI disclosure, EU AI Act Art. 50(4))",
+                label.kind.text(),
+                label.corner.as_str()
+            ),
+        }));
+    }
     if spec.soft_binding.is_some() {
         actions.push(json!({
             "action": "c2pa.watermarked.bound",
@@ -181,6 +195,16 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
     }
     if spec.no_train {
         assertions.push(training_reservation());
+    }
+    if let Some(label) = spec.visible_label {
+        assertions.push(json!({
+            "label": "org.synthmark.visible-label",
+            "data": {
+                "label": label.kind.as_str(),
+                "text": label.kind.text(),
+                "corner": label.corner.as_str(),
+            },
+        }));
     }
     json!({
         "title": spec.title,
@@ -242,6 +266,7 @@ mod tests {
             thumbnail: None,
             parent: None,
             soft_binding: None,
+            visible_label: None,
         };
         let def = definition(&spec);
         let actions = &def["assertions"][0]["data"]["actions"];
@@ -264,6 +289,7 @@ mod tests {
             thumbnail: None,
             parent: Some(b"original"),
             soft_binding: None,
+            visible_label: None,
         };
         let def = definition(&spec);
         let actions = &def["assertions"][0]["data"]["actions"];
