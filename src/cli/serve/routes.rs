@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{
     DefaultBodyLimit, FromRequest, MatchedPath, Multipart, Path, Query, Request, State,
 };
@@ -38,6 +39,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            service.clone(),
+            refuse_oversized,
+        ))
         .layer(middleware::from_fn_with_state(service.clone(), observe))
         .with_state(service)
 }
@@ -110,6 +115,33 @@ async fn observe(State(service): State<Arc<Service>>, request: Request, next: Ne
     service.metrics.record(route, status, elapsed);
     tracing::info!(%method, route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
     response
+}
+
+/// Answers 413 from the `Content-Length` header alone when it announces more than the body limit,
+/// before a byte of the body is read (and before `100 Continue` is sent). Bodies without the
+/// header are cut off at the limit while they are read.
+async fn refuse_oversized(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = service.limits.max_body_bytes;
+    if announced.is_some_and(|length| length > limit as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than this service accepts ({} MB)",
+                limit / (1024 * 1024)
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Runs `work` on a blocking worker once one is free (503 with `Retry-After` when none frees up
@@ -240,9 +272,19 @@ struct CheckParams {
 
 async fn check(
     State(service): State<Arc<Service>>,
-    Query(params): Query<CheckParams>,
+    params: Result<Query<CheckParams>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let params = match params {
+        Ok(Query(params)) => params,
+        Err(rejection) => {
+            return Err(refuse(
+                request,
+                ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()),
+            )
+            .await)
+        }
+    };
     let (bytes, _) = read_image(&service, request).await?;
     let pixels = params.watermark.unwrap_or(true);
     let report = on_worker(&service, move |service| {
@@ -320,18 +362,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn stamp(
-    State(service): State<Arc<Service>>,
-    Query(params): Query<StampParams>,
-    headers: HeaderMap,
-    request: Request,
-) -> Result<Response, ApiError> {
-    if let Err(refused) = authorised(&service, &headers) {
-        // Read (and drop) the upload first, within the body limit: a client still sending
-        // would otherwise see a broken connection instead of this answer.
-        let _ = Bytes::from_request(request, &()).await;
-        return Err(refused);
-    }
+/// Answers `error` after reading (and dropping) the upload, within the body limit: a client
+/// still sending would otherwise see a broken connection instead of the answer.
+async fn refuse(request: Request, error: ApiError) -> ApiError {
+    let _ = Bytes::from_request(request, &()).await;
+    error
+}
+
+/// The stamp options a request asks for, or why they are invalid.
+fn stamp_options(
+    params: Result<Query<StampParams>, QueryRejection>,
+) -> Result<(StampOptions, String), ApiError> {
+    let Query(params) = params
+        .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
     if params.quality.is_some_and(|q| !(1..=100).contains(&q)) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -367,7 +410,6 @@ async fn stamp(
             },
         }),
     };
-    let (bytes, format) = read_image(&service, request).await?;
     let options = StampOptions {
         visible_label,
         involvement: if params.edited.unwrap_or(false) {
@@ -387,6 +429,21 @@ async fn stamp(
         ..StampOptions::default()
     };
     let title = params.title.unwrap_or_else(|| "image".to_string());
+    Ok((options, title))
+}
+
+async fn stamp(
+    State(service): State<Arc<Service>>,
+    params: Result<Query<StampParams>, QueryRejection>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (options, title) = match authorised(&service, &headers).and_then(|()| stamp_options(params))
+    {
+        Ok(valid) => valid,
+        Err(error) => return Err(refuse(request, error).await),
+    };
+    let (bytes, format) = read_image(&service, request).await?;
     let stamped = on_worker(&service, move |service| {
         service.stamper.stamp_bytes_with(&bytes, &title, &options)
     })
