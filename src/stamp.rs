@@ -227,11 +227,15 @@ impl Stamper {
         {
             (None, None)
         } else {
+            // An input that already carries credentials, or is an edit, may be one of our own
+            // outputs: its watermark is kept (a second mark over it would garble both).
+            let may_be_marked = involvement == Involvement::Edited || has_manifest_store(input);
             let edited = edit_pixels(
                 format,
                 input,
                 options.visible_label,
                 options.watermark.as_ref(),
+                may_be_marked,
             )
             .map_err(StampError::VisibleLabel)?;
             if let Some(reason) = edited.watermark_skipped {
@@ -422,12 +426,14 @@ struct EditedPixels {
 /// Draws the visible label (first, so the watermark covers it), then embeds the watermark, and
 /// re-encodes in the input's format with its metadata. A label that cannot be drawn is an
 /// error (it was asked for, and deployers are obliged to show it); a watermark that cannot be
-/// embedded is skipped with the reason.
+/// embedded is skipped with the reason. With `may_be_marked`, a synthmark watermark already in
+/// the pixels is kept and its asset id reused instead of embedding a second one.
 fn edit_pixels(
     format: Format,
     input: &[u8],
     label: Option<VisibleLabel>,
     mark: Option<&WatermarkOptions>,
+    may_be_marked: bool,
 ) -> Result<EditedPixels, String> {
     let mut editable = match Editable::decode(format, input) {
         Ok(editable) => editable,
@@ -440,18 +446,23 @@ fn edit_pixels(
             })
         }
     };
+    let existing = (mark.is_some() && may_be_marked)
+        .then(|| watermark::detect(&editable.image))
+        .flatten()
+        .map(|found| found.asset_id);
     if let Some(label) = label {
         visible_label::draw(&mut editable.image, label)?;
     }
-    let (mut watermark, mut watermark_skipped) = (None, None);
-    if let Some(options) = mark {
+    let (mut watermark, mut watermark_skipped) = (existing, None);
+    if let (Some(options), None) = (mark, existing) {
         let id = AssetId::random();
         match watermark::embed(&mut editable.image, id, options.strength) {
             Ok(()) => watermark = Some(id),
             Err(err) => watermark_skipped = Some(err.to_string()),
         }
     }
-    if label.is_none() && watermark.is_none() {
+    let pixels_changed = label.is_some() || (watermark.is_some() && existing.is_none());
+    if !pixels_changed {
         return Ok(EditedPixels {
             bytes: None,
             watermark,
@@ -472,8 +483,8 @@ fn edit_pixels(
         Err(err) if label.is_some() => Err(err),
         Err(err) => Ok(EditedPixels {
             bytes: None,
-            watermark: None,
-            watermark_skipped: Some(err),
+            watermark: existing,
+            watermark_skipped: existing.is_none().then_some(err),
         }),
     }
 }

@@ -22,9 +22,18 @@ struct Server {
 }
 
 impl Server {
+    /// A server with its own SQLite registry.
     fn start(extra: &[&str]) -> Server {
+        Server::start_with_registry(None, extra)
+    }
+
+    /// A server logging to `registry` (default: an SQLite file of its own).
+    fn start_with_registry(registry: Option<&str>, extra: &[&str]) -> Server {
         let home = tempfile::tempdir().unwrap();
-        let registry = home.path().join("registry.sqlite");
+        let registry = registry.map_or_else(
+            || home.path().join("registry.sqlite").display().to_string(),
+            str::to_string,
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
             .args([
                 "serve",
@@ -366,6 +375,39 @@ fn the_page_shows_the_verdict_for_a_stamped_and_a_stripped_image() {
         browser.eval("document.getElementById('problem').textContent"),
         ""
     );
+}
+
+#[test]
+fn two_instances_share_one_postgres_registry() {
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let schema = common::PgSchema::new(&base, "serve");
+    let first = Server::start_with_registry(Some(&schema.url), &[]);
+    let second = Server::start_with_registry(Some(&schema.url), &[]);
+    let (status, stamped) = post(
+        &first.url("/v1/stamp?watermark=false"),
+        &png(800, 600, 17),
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    // Stripped, halved and re-encoded at JPEG quality 40, then checked by the other instance:
+    // only the shared registry's fingerprint can recognise it.
+    let decoded = image::load_from_memory(&stamped).unwrap();
+    let half = decoded.resize_exact(400, 300, image::imageops::FilterType::Triangle);
+    let mut jpeg = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 40)
+        .encode_image(&half.to_rgb8())
+        .unwrap();
+    let (status, body) = post(&second.url("/v1/check"), jpeg.get_ref(), None);
+    assert_eq!(status, 200);
+    let report = json(&body);
+    assert_eq!(report["verdict"], "unlabelled-ai", "{report}");
+    assert_eq!(report["rests_on"], serde_json::json!(["registry"]));
+    assert!(report["recovered"]["matched_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("PDQ fingerprint"));
 }
 
 #[test]

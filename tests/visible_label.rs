@@ -94,3 +94,40 @@ fn where_the_label_cannot_be_drawn_the_stamp_fails_with_the_reason() {
     let err = stamp(tiny.get_ref(), label).unwrap_err().to_string();
     assert!(err.contains("40×30"), "{err}");
 }
+
+#[test]
+fn restamping_our_own_output_keeps_its_watermark() {
+    let picture = textured_picture(900, 600, 8);
+    let mut png = Cursor::new(Vec::new());
+    picture.write_to(&mut png, ImageFormat::Png).unwrap();
+    let stamper = Stamper::new(
+        &dev_identity().signing_identity().unwrap(),
+        StampOptions::default(),
+    )
+    .unwrap();
+    let first = stamper.stamp_bytes(png.get_ref(), "first.png").unwrap();
+    // A deployer labels the provider's output: the visible label is drawn, the watermark kept.
+    let options = StampOptions {
+        involvement: synthmark::Involvement::Edited,
+        visible_label: Some(VisibleLabel {
+            kind: LabelKind::AiGenerated,
+            corner: Corner::TopRight,
+        }),
+        ..StampOptions::default()
+    };
+    let second = stamper
+        .stamp_bytes_with(&first.bytes, "second.png", &options)
+        .unwrap();
+    assert_eq!(second.watermark, first.watermark, "the same asset id");
+    let checker = Checker::new(&CheckOptions::default()).unwrap();
+    let stripped = common::reencode(&second.bytes, ImageFormat::Png);
+    let report = checker.check_bytes(&stripped);
+    let id = first.watermark.unwrap().to_string();
+    assert!(
+        report
+            .evidence
+            .iter()
+            .any(|e| e.layer == Layer::Watermark && e.value.as_deref() == Some(id.as_str())),
+        "{report:?}"
+    );
+}
