@@ -594,3 +594,27 @@ fn a_registry_that_fails_mid_batch_fails_that_stamp_with_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn a_postgres_registry_reconnects_after_the_server_drops_its_connection() {
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let schema = PgSchema::new(&base, "reconnect");
+    let name = format!("synthmark-reconnect-{}", std::process::id());
+    let url = format!("{}&application_name={name}", schema.url);
+    let registry = Registry::open(&Location::parse(&url)).unwrap();
+    registry
+        .register(&entry(61, Some("00000000cc"), 0))
+        .unwrap();
+    // What a database restart or an idle-connection killer does to a long-running service.
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    let killed = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .unwrap();
+    assert_eq!(killed.len(), 1);
+    assert_eq!(registry.count().unwrap(), 1, "answered on a new connection");
+}

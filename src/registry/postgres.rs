@@ -48,6 +48,8 @@ const ENTRY_COLUMNS: &str = "e.id, e.asset_id, e.sha256, e.format, e.generator, 
 
 pub struct PostgresStore {
     client: Mutex<Client>,
+    /// For reconnecting after the server closed the connection (restart, failover, idle kill).
+    config: postgres::Config,
 }
 
 impl PostgresStore {
@@ -75,14 +77,23 @@ impl PostgresStore {
         }
         Ok(PostgresStore {
             client: Mutex::new(client),
+            config,
         })
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+    /// The connection, checked with a round trip first and re-opened if the server dropped it.
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, String> {
         // A panic while holding the lock leaves the server consistent (transactions roll back).
-        self.client
+        let mut client = self
+            .client
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if client.is_closed() || client.is_valid(std::time::Duration::from_secs(5)).is_err() {
+            *client = self.config.connect(NoTls).map_err(|e| {
+                format!("lost the connection and cannot reconnect: {}", describe(&e))
+            })?;
+        }
+        Ok(client)
     }
 
     fn select(
@@ -91,7 +102,7 @@ impl PostgresStore {
         value: &(dyn postgres::types::ToSql + Sync),
     ) -> Result<Vec<Stored>, String> {
         let rows = self
-            .client()
+            .client()?
             .query(
                 &format!("SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id"),
                 &[value],
@@ -171,7 +182,7 @@ fn stored_from_row(row: &Row) -> Result<Stored, String> {
 
 impl Store for PostgresStore {
     fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut transaction = client.transaction().map_err(|e| describe(&e))?;
         let insert_entry = transaction
             .prepare(
@@ -246,7 +257,7 @@ impl Store for PostgresStore {
         &self,
         probes: &[(usize, Vec<u16>)],
     ) -> Result<Vec<(i64, PdqHash)>, String> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let statement = client
             .prepare("SELECT entry, pdq FROM pdq_words WHERE position = $1 AND word = ANY($2)")
             .map_err(|e| describe(&e))?;
@@ -274,7 +285,7 @@ impl Store for PostgresStore {
     }
 
     fn delete(&self, ids: &[i64]) -> Result<u64, String> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut transaction = client.transaction().map_err(|e| describe(&e))?;
         let ids = ids.to_vec();
         // The index rows are found by their primary key: (position, word) of each fingerprint.
@@ -317,7 +328,7 @@ impl Store for PostgresStore {
 
     fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, String> {
         let rows = self
-            .client()
+            .client()?
             .query(
                 "SELECT id FROM entries WHERE created_at < $1 ORDER BY id",
                 &[&unix_seconds],
@@ -327,7 +338,7 @@ impl Store for PostgresStore {
     }
 
     fn count(&self) -> Result<u64, String> {
-        self.client()
+        self.client()?
             .query_one("SELECT COUNT(*) FROM entries", &[])
             .map(|r| r.get::<_, i64>(0) as u64)
             .map_err(|e| describe(&e))
