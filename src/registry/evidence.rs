@@ -90,9 +90,10 @@ pub fn evidence(
         return RegistryFindings::default();
     };
     let recovered = recover(context, format, bytes, best);
+    // The registry's location stays out of the report: a public service would otherwise show
+    // its database address to everyone who checks an image.
     let mut detail = format!(
-        "credentials recovered from the registry ({}, matched by {}): {}",
-        registry.location(),
+        "credentials recovered from the registry (matched by {}): {}",
         recovered.matched_by,
         summary(&recovered)
     );

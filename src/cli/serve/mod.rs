@@ -55,16 +55,16 @@ pub struct Args {
     )]
     tokens: Vec<String>,
     /// Largest request body in megabytes. Default: 50.
-    #[arg(long, value_name = "MB")]
+    #[arg(long, env = "SYNTHMARK_MAX_BODY_MB", value_name = "MB")]
     max_body_mb: Option<u64>,
     /// Largest image, in megapixels, read from the header before decoding. Default: 40.
-    #[arg(long, value_name = "MP")]
+    #[arg(long, env = "SYNTHMARK_MAX_MEGAPIXELS", value_name = "MP")]
     max_megapixels: Option<f64>,
     /// Seconds a request may take before it is answered 503. Default: 30.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, env = "SYNTHMARK_TIMEOUT", value_name = "SECS")]
     timeout: Option<u64>,
     /// Requests decoded or signed at once. Default: twice the number of cores.
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "SYNTHMARK_WORKERS", value_name = "N")]
     workers: Option<usize>,
     /// Trust anchors for checks (PEM, repeatable; `[check] trust`).
     #[arg(
