@@ -20,7 +20,13 @@ pub struct RegistryArgs {
     /// The registry of stamped outputs: an SQLite file (`sqlite:PATH` or a path) or
     /// `postgres://user@host/db`. Default: [registry] url in the configuration file, else
     /// registry.sqlite in the synthmark data directory (beside the development identity).
-    #[arg(long, global = true, env = "SYNTHMARK_REGISTRY", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SYNTHMARK_REGISTRY",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub registry: Option<String>,
     /// Neither log to nor consult any registry.
     #[arg(long, global = true)]

@@ -9,7 +9,7 @@
 //! offline), rendered with analytic anti-aliasing: every pixel's coverage comes from its distance
 //! to the strokes and shapes, so edges are smooth at any size.
 
-use image::{DynamicImage, Rgba, RgbaImage};
+use image::{DynamicImage, GenericImage, Rgba, RgbaImage};
 
 /// What the badge says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,36 +104,40 @@ pub fn draw(image: &mut DynamicImage, label: VisibleLabel) -> Result<(), String>
             "the image is {width}×{height}; a legible label needs at least {MIN_SHORT_SIDE} pixels on the short side"
         ));
     }
-    let mut rgba = image.to_rgba8();
-    draw_rgba(&mut rgba, label);
-    *image = match image {
-        DynamicImage::ImageRgb8(_) => {
-            DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).to_rgb8())
+    let (badge_width, _, margin) = badge_size(width, height, label.kind);
+    if badge_width + 2.0 * margin > width as f32 {
+        return Err(format!(
+            "the image is {width}×{height}; the label needs {} pixels of width",
+            (badge_width + 2.0 * margin).ceil()
+        ));
+    }
+    // Drawn on an 8-bit copy; only the pixels the badge changed are written back, in the
+    // image's own type, so the rest of a 16-bit or float image keeps its precision.
+    let before = image.to_rgba8();
+    let mut after = before.clone();
+    draw_rgba(&mut after, label);
+    for ((x, y, new), old) in after.enumerate_pixels().zip(before.pixels()) {
+        if new != old {
+            image.put_pixel(x, y, *new);
         }
-        DynamicImage::ImageLuma8(_) => {
-            DynamicImage::ImageLuma8(DynamicImage::ImageRgba8(rgba).to_luma8())
-        }
-        DynamicImage::ImageLumaA8(_) => {
-            DynamicImage::ImageLumaA8(DynamicImage::ImageRgba8(rgba).to_luma_alpha8())
-        }
-        DynamicImage::ImageRgb16(_) => {
-            DynamicImage::ImageRgb16(DynamicImage::ImageRgba8(rgba).to_rgb16())
-        }
-        DynamicImage::ImageRgba16(_) => {
-            DynamicImage::ImageRgba16(DynamicImage::ImageRgba8(rgba).to_rgba16())
-        }
-        _ => DynamicImage::ImageRgba8(rgba),
-    };
+    }
     Ok(())
 }
 
 /// A shape's signed distance at a point (negative inside), in pixels.
 type Shape = Box<dyn Fn(f32, f32) -> f32>;
 
+/// The badge's width and height and its margin from the edges, in pixels.
+fn badge_size(width: u32, height: u32, kind: LabelKind) -> (f32, f32, f32) {
+    let h = (width.min(height) as f32 * 0.06).clamp(18.0, 160.0);
+    let tile = h * 0.74;
+    let pad = (h - tile) / 2.0;
+    let badge_width = pad + tile + h * 0.3 + advance(kind.words(), h * 0.36) + h * 0.42;
+    (badge_width, h, (h * 0.45).round())
+}
+
 fn draw_rgba(image: &mut RgbaImage, label: VisibleLabel) {
-    let short = image.width().min(image.height()) as f32;
-    let h = (short * 0.06).clamp(18.0, 160.0);
-    let margin = (h * 0.45).round();
+    let (width, h, margin) = badge_size(image.width(), image.height(), label.kind);
     let text = label.kind.words();
     let letter_height = h * 0.36;
     let stroke = (h * 0.055).max(1.3);
@@ -141,8 +145,7 @@ fn draw_rgba(image: &mut RgbaImage, label: VisibleLabel) {
     let ai_stroke = (h * 0.085).max(1.6);
     let tile = h * 0.74;
     let pad = (h - tile) / 2.0;
-    let text_width = advance(text, letter_height);
-    let width = pad + tile + h * 0.3 + text_width + h * 0.42;
+
     let (x0, y0) = match label.corner {
         Corner::TopRight => (image.width() as f32 - margin - width, margin),
         Corner::TopLeft => (margin, margin),
@@ -442,6 +445,27 @@ mod tests {
                 "{background:?}: {darkest}..{brightest}"
             );
         }
+    }
+
+    #[test]
+    fn a_narrow_image_is_refused_and_16_bit_pixels_outside_the_badge_keep_their_precision() {
+        let label = VisibleLabel {
+            kind: LabelKind::AiGenerated,
+            corner: Corner::TopRight,
+        };
+        let mut narrow = DynamicImage::new_rgb8(80, 400);
+        assert!(draw(&mut narrow, label)
+            .unwrap_err()
+            .contains("pixels of width"));
+        let mut deep = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
+            400,
+            300,
+            image::Rgb([12_345u16, 23_456, 34_567]),
+        ));
+        draw(&mut deep, label).unwrap();
+        let deep = deep.as_rgb16().unwrap();
+        assert_eq!(deep.get_pixel(10, 290).0, [12_345, 23_456, 34_567]);
+        assert_ne!(deep.get_pixel(385, 17).0, [12_345, 23_456, 34_567]);
     }
 
     #[test]

@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 
 use crate::layers::fingerprint::{Dihedral, Fingerprint, PdqHash, MATCH_DISTANCE};
 
+/// At most this many fingerprint matches are returned by [`Registry::find`], nearest first.
+pub const MAX_FINGERPRINT_MATCHES: usize = 8;
+
 /// Number of 16-bit words a PDQ hash is split into for multi-index hashing.
 pub const WORDS: usize = 16;
 
@@ -98,7 +101,9 @@ pub struct Query {
 pub enum RegistryError {
     #[error("cannot open the registry at {location}: {reason}")]
     Open { location: String, reason: String },
-    #[error("registry {location}: {reason}")]
+    /// A query failed. The message leaves the location out: it reaches reports and HTTP
+    /// answers, where a database address does not belong (`location` is there for logs).
+    #[error("the registry failed: {reason}")]
     Query { location: String, reason: String },
     #[error("registry {location} has schema version {found}, newer than this synthmark knows ({known}); upgrade synthmark")]
     NewerSchema {
@@ -237,7 +242,12 @@ impl Registry {
             }
         }
         if let Some(dihedral) = query.fingerprint.filter(|d| d.original.is_matchable()) {
-            for (id, distance) in self.nearest(&dihedral)? {
+            // The nearest few are fetched (each with its manifest store), not every match.
+            for (id, distance) in self
+                .nearest(&dihedral)?
+                .into_iter()
+                .take(MAX_FINGERPRINT_MATCHES)
+            {
                 if found.iter().any(|m| m.stored.id == id) {
                     continue;
                 }
@@ -369,10 +379,9 @@ fn redact_password(url: &str) -> String {
     let mut shown = url.to_string();
     if let Some(scheme_end) = shown.find("://") {
         let rest_start = scheme_end + 3;
-        let authority_end = shown[rest_start..]
-            .find('/')
-            .map_or(shown.len(), |i| rest_start + i);
-        if let Some(at) = shown[rest_start..authority_end].rfind('@') {
+        // The driver takes the user information up to the first `@`, so a password may contain
+        // `/`, `?` or `:`; only the host part ends at them.
+        if let Some(at) = shown[rest_start..].find('@') {
             let userinfo = &shown[rest_start..rest_start + at];
             if let Some(colon) = userinfo.find(':') {
                 shown.replace_range(rest_start + colon + 1..rest_start + at, "***");
@@ -422,6 +431,10 @@ mod tests {
         assert_eq!(
             Location::parse("postgres://u@127.0.0.1/test").display(),
             "postgres://u@127.0.0.1/test"
+        );
+        assert_eq!(
+            Location::parse("postgres://u:pa/s?s:w@db/x").display(),
+            "postgres://u:***@db/x"
         );
     }
 

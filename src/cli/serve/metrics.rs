@@ -42,6 +42,12 @@ impl Metrics {
         histogram.sum += seconds;
     }
 
+    /// Counts a request in flight until the returned guard is dropped.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
     /// Counts one verdict given by `/v1/check`.
     pub fn verdict(&self, verdict: &'static str) {
         *lock(&self.verdicts).entry(verdict).or_default() += 1;
@@ -94,6 +100,15 @@ impl Metrics {
             self.in_flight.load(Ordering::Relaxed)
         );
         out
+    }
+}
+
+/// A request in flight; dropping it counts it out.
+pub struct InFlight<'a>(&'a AtomicI64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

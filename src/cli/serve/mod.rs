@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
-use synthmark::{CheckOptions, Checker, StampOptions, Stamper};
+use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper, TsaOptions};
 use tokio::sync::Semaphore;
 
 use super::registry::{self as registry_cli, RegistryArgs};
@@ -57,7 +57,8 @@ pub struct Args {
     /// Largest request body in megabytes. Default: 50.
     #[arg(long, env = "SYNTHMARK_MAX_BODY_MB", value_name = "MB")]
     max_body_mb: Option<u64>,
-    /// Largest image, in megapixels, read from the header before decoding. Default: 40.
+    /// Largest image, in megapixels, read from the header before decoding. Default and maximum:
+    /// 40.
     #[arg(long, env = "SYNTHMARK_MAX_MEGAPIXELS", value_name = "MP")]
     max_megapixels: Option<f64>,
     /// Seconds a request may take before it is answered 503. Default: 30.
@@ -91,6 +92,7 @@ pub struct Service {
     pub tokens: Vec<String>,
     pub limits: Limits,
     pub workers: Arc<Semaphore>,
+    pub uploads: Arc<Semaphore>,
     pub metrics: metrics::Metrics,
 }
 
@@ -106,18 +108,34 @@ pub struct Limits {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let config = &global.config.serve;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let max_body_mb = args
+        .max_body_mb
+        .or(config.max_body_mb)
+        .unwrap_or(50)
+        .clamp(1, 4096);
+    // The checker never decodes more than MAX_PIXELS; a higher limit would let such images in
+    // only to be checked without their pixel layers.
+    let max_megapixels = args
+        .max_megapixels
+        .or(config.max_megapixels)
+        .unwrap_or(40.0)
+        .clamp(0.01, synthmark::MAX_PIXELS as f64 / 1e6);
     let limits = Limits {
-        max_body_bytes: (args.max_body_mb.or(config.max_body_mb).unwrap_or(50) * 1024 * 1024)
-            as usize,
-        max_pixels: (args
-            .max_megapixels
-            .or(config.max_megapixels)
-            .unwrap_or(40.0)
-            * 1e6) as u64,
-        timeout: Duration::from_secs(args.timeout.or(config.timeout_secs).unwrap_or(30).max(1)),
-        queue_wait: Duration::from_millis(config.queue_wait_ms.unwrap_or(2000)),
+        max_body_bytes: (max_body_mb * 1024 * 1024) as usize,
+        max_pixels: (max_megapixels * 1e6) as u64,
+        timeout: Duration::from_secs(
+            args.timeout
+                .or(config.timeout_secs)
+                .unwrap_or(30)
+                .clamp(1, 3600),
+        ),
+        queue_wait: Duration::from_millis(config.queue_wait_ms.unwrap_or(2000).min(60_000)),
     };
-    let workers = args.workers.or(config.workers).unwrap_or(2 * cores).max(1);
+    let workers = args
+        .workers
+        .or(config.workers)
+        .unwrap_or(2 * cores)
+        .clamp(1, 1024);
     let listen = args
         .listen
         .or(config.listen)
@@ -126,7 +144,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         .tokens
         .into_iter()
         .chain(config.tokens.iter().cloned())
-        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
         .collect();
     tokens.dedup();
 
@@ -144,7 +163,23 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         ..check_options.clone()
     })?;
     let identity = signing::resolve(&args.identity, &global.config.stamp, |w| eprintln!("{w}"))?;
-    let mut stamper = Stamper::new(&identity, StampOptions::default())?;
+    // The configuration's stamping defaults; a request may override generator and no_train.
+    let stamp_config = &global.config.stamp;
+    let defaults = StampOptions {
+        generator: stamp_config
+            .generator
+            .as_deref()
+            .and_then(SoftwareAgent::parse),
+        no_train: stamp_config.no_train,
+        tsa: stamp_config.tsa_url.as_ref().map(|url| {
+            let mut tsa = TsaOptions::new(url.clone());
+            tsa.optional = stamp_config.tsa_optional;
+            tsa.timeout = Duration::from_secs(stamp_config.tsa_timeout.unwrap_or(10).max(1));
+            tsa
+        }),
+        ..StampOptions::default()
+    };
+    let mut stamper = Stamper::new(&identity, defaults)?;
     if let Some(registry) = &registry {
         checker = checker.with_registry(registry.clone());
         metadata_checker = metadata_checker.with_registry(registry.clone());
@@ -158,6 +193,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         tokens,
         limits,
         workers: Arc::new(Semaphore::new(workers)),
+        // Uploads buffered at once: a bound on memory (each up to the body limit) that does not
+        // depend on how many connections are open.
+        uploads: Arc::new(Semaphore::new((4 * workers).max(16))),
         metrics: metrics::Metrics::default(),
     });
 
@@ -176,6 +214,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             workers,
             stamping = !service.tokens.is_empty(),
             registry = service.registry.as_ref().map(|r| r.location().to_string()),
+            timestamps = service.stamper.options().tsa.is_some(),
             "synthmark serving"
         );
         // The address on standard output, for scripts that start the server on port 0.

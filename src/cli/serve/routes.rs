@@ -38,6 +38,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             service.clone(),
@@ -101,15 +102,9 @@ async fn observe(State(service): State<Arc<Service>>, request: Request, next: Ne
         _ => "other",
     };
     let method = request.method().clone();
-    service
-        .metrics
-        .in_flight
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Counted down when dropped, so a request whose client went away is not left in flight.
+    let _in_flight = service.metrics.enter();
     let response = next.run(request).await;
-    service
-        .metrics
-        .in_flight
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     service.metrics.record(route, status, elapsed);
@@ -158,18 +153,7 @@ async fn on_worker<T: Send + 'static>(
     .await
     {
         Ok(Ok(permit)) => permit,
-        _ => {
-            service
-                .metrics
-                .overloaded
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut error = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "every worker is busy; retry shortly",
-            );
-            error.retry_after = Some(1);
-            return Err(error);
-        }
+        _ => return Err(busy(service, "every worker is busy; retry shortly")),
     };
     let service = service.clone();
     let task = tokio::task::spawn_blocking(move || {
@@ -199,6 +183,50 @@ async fn on_worker<T: Send + 'static>(
 /// The image in the request: the raw body, or the first file field of a multipart form.
 /// Checks that it is a supported image within the pixel limit before anything is decoded.
 async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Format), ApiError> {
+    let limits = service.limits;
+    // A bounded number of uploads is buffered at once, each within the request timeout.
+    let _upload = match tokio::time::timeout(
+        limits.queue_wait,
+        service.uploads.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(busy(service, "too many uploads in progress; retry shortly")),
+    };
+    tokio::time::timeout(limits.timeout, read_upload(service, request))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the upload took longer than {} s", limits.timeout.as_secs()),
+            )
+        })?
+}
+
+/// A 503 with `Retry-After`, counted as an overload refusal.
+fn busy(service: &Service, message: &str) -> ApiError {
+    service
+        .metrics
+        .overloaded
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
+    error.retry_after = Some(1);
+    error
+}
+
+/// A 503 for a registry failure: the details go to the log, not to the client.
+fn registry_unavailable(detail: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %detail, "registry failed");
+    let mut error = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the registry is unavailable; retry shortly",
+    );
+    error.retry_after = Some(5);
+    error
+}
+
+async fn read_upload(service: &Service, request: Request) -> Result<(Bytes, Format), ApiError> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -365,14 +393,29 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Answers `error` after reading (and dropping) the upload, within the body limit: a client
 /// still sending would otherwise see a broken connection instead of the answer.
 async fn refuse(request: Request, error: ApiError) -> ApiError {
-    let _ = Bytes::from_request(request, &()).await;
+    // Only small bodies are read: buffering a large one just to drop it would let anyone
+    // without a token make the server hold it. A large upload sees the connection closed.
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length <= 1024 * 1024) {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            Bytes::from_request(request, &()),
+        )
+        .await;
+    }
     error
 }
 
 /// The stamp options a request asks for, or why they are invalid.
 fn stamp_options(
+    service: &Service,
     params: Result<Query<StampParams>, QueryRejection>,
 ) -> Result<(StampOptions, String), ApiError> {
+    let defaults = service.stamper.options();
     let Query(params) = params
         .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
     if params.quality.is_some_and(|q| !(1..=100).contains(&q)) {
@@ -382,11 +425,11 @@ fn stamp_options(
         ));
     }
     let generator = match params.generator.as_deref() {
-        None => None,
+        None => defaults.generator.clone(),
         Some(text) => Some(SoftwareAgent::parse(text).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "generator must look like Name/version",
+                "generator must not be empty; write Name/version",
             )
         })?),
     };
@@ -418,7 +461,7 @@ fn stamp_options(
             Involvement::Generated
         },
         generator,
-        no_train: params.no_train.unwrap_or(false),
+        no_train: params.no_train.unwrap_or(defaults.no_train),
         watermark: params
             .watermark
             .unwrap_or(true)
@@ -438,11 +481,11 @@ async fn stamp(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (options, title) = match authorised(&service, &headers).and_then(|()| stamp_options(params))
-    {
-        Ok(valid) => valid,
-        Err(error) => return Err(refuse(request, error).await),
-    };
+    let (options, title) =
+        match authorised(&service, &headers).and_then(|()| stamp_options(&service, params)) {
+            Ok(valid) => valid,
+            Err(error) => return Err(refuse(request, error).await),
+        };
     let (bytes, format) = read_image(&service, request).await?;
     let stamped = on_worker(&service, move |service| {
         service.stamper.stamp_bytes_with(&bytes, &title, &options)
@@ -451,15 +494,18 @@ async fn stamp(
     .map_err(|err| {
         let status = match &err {
             StampError::Format(_) | StampError::VisibleLabel(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StampError::Registry(_) | StampError::Timestamp { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            StampError::Registry(_) => return registry_unavailable(&err),
+            StampError::Timestamp { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {
             tracing::error!(error = %err, "stamp failed");
         }
-        ApiError::new(status, err.to_string())
+        let mut error = ApiError::new(status, err.to_string());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            error.retry_after = Some(5);
+        }
+        error
     })?;
     let mut response = Response::new(Body::from(stamped.bytes));
     let headers = response.headers_mut();
@@ -510,7 +556,7 @@ async fn manifest(
     };
     let found = on_worker(&service, move |_| registry.find(&query))
         .await?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        .map_err(|e| registry_unavailable(&e))?;
     let Some(first) = found.into_iter().next() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -530,7 +576,8 @@ async fn health(State(service): State<Arc<Service>>) -> Response {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "stamping": !service.tokens.is_empty(),
-        "registry": service.registry.as_ref().map(|r| r.location().to_string()),
+        // Whether there is one, not where: the address is not for the public.
+        "registry": service.registry.is_some(),
     }))
     .into_response()
 }
@@ -559,6 +606,13 @@ async fn page() -> Response {
         PAGE,
     )
         .into_response()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method; see /openapi.json",
+    )
 }
 
 async fn not_found() -> ApiError {
