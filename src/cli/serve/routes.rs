@@ -146,15 +146,12 @@ async fn on_worker<T: Send + 'static>(
     work: impl FnOnce(&Service) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let limits = service.limits;
-    let permit = match tokio::time::timeout(
-        limits.queue_wait,
-        service.workers.clone().acquire_owned(),
+    let permit = acquire(
+        service,
+        &service.workers,
+        "every worker is busy; retry shortly",
     )
-    .await
-    {
-        Ok(Ok(permit)) => permit,
-        _ => return Err(busy(service, "every worker is busy; retry shortly")),
-    };
+    .await?;
     let service = service.clone();
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -185,15 +182,12 @@ async fn on_worker<T: Send + 'static>(
 async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Format), ApiError> {
     let limits = service.limits;
     // A bounded number of uploads is buffered at once, each within the request timeout.
-    let _upload = match tokio::time::timeout(
-        limits.queue_wait,
-        service.uploads.clone().acquire_owned(),
+    let _upload = acquire(
+        service,
+        &service.uploads,
+        "too many uploads in progress; retry shortly",
     )
-    .await
-    {
-        Ok(Ok(permit)) => permit,
-        _ => return Err(busy(service, "too many uploads in progress; retry shortly")),
-    };
+    .await?;
     tokio::time::timeout(limits.timeout, read_upload(service, request))
         .await
         .map_err(|_| {
@@ -202,6 +196,18 @@ async fn read_image(service: &Service, request: Request) -> Result<(Bytes, Forma
                 format!("the upload took longer than {} s", limits.timeout.as_secs()),
             )
         })?
+}
+
+/// A permit from `semaphore` within the queue wait, or 503 with `Retry-After` saying `busy`.
+async fn acquire(
+    service: &Service,
+    semaphore: &Arc<tokio::sync::Semaphore>,
+    busy_message: &str,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    match tokio::time::timeout(service.limits.queue_wait, semaphore.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(busy(service, busy_message)),
+    }
 }
 
 /// A 503 with `Retry-After`, counted as an overload refusal.
