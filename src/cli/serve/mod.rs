@@ -8,6 +8,7 @@
 //! per-request timeout, JSON errors for every 4xx/5xx, structured logs without secrets, and a
 //! graceful shutdown that finishes in-flight requests.
 
+mod intake;
 mod metrics;
 mod routes;
 
