@@ -247,7 +247,7 @@ impl Checker {
             trust: c2pa.trust,
             rests_on: decision.rests_on,
             format: Some(format),
-            sha256: Some(hex(&sha256)),
+            sha256: Some(crate::hex::encode(&sha256)),
             signer: c2pa.signer,
             timestamp: c2pa.timestamp,
             evidence,
@@ -332,8 +332,4 @@ fn explain(report: &Report) -> String {
             report.error.as_deref().unwrap_or("unknown reason")
         ),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

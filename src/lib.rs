@@ -37,6 +37,7 @@ mod atomic_file;
 mod byte_order;
 mod check;
 mod format;
+mod hex;
 mod identity;
 mod layers;
 mod pixels;

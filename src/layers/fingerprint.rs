@@ -51,19 +51,12 @@ impl PdqHash {
 
     /// The 64 hex digits Meta's tools print.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0)
     }
 
     /// Parses 64 hex digits.
     pub fn from_hex(hex: &str) -> Option<PdqHash> {
-        if hex.len() != 64 || !hex.is_ascii() {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(PdqHash(bytes))
+        crate::hex::decode_32(hex).map(PdqHash)
     }
 
     /// Bit `k` as the reference numbers them: `k = 16·row + column` of the 16×16 DCT.

@@ -359,19 +359,12 @@ fn probes(hashes: &[PdqHash]) -> Vec<(usize, Vec<u16>)> {
 
 /// Parses a SHA-256 written as 64 hex digits.
 pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(bytes)
+    crate::hex::decode_32(text)
 }
 
-/// Lower-case hex.
+/// Lower-case hex, as SHA-256 digests are shown.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(bytes)
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; also `password=…` keys.
