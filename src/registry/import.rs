@@ -2,14 +2,11 @@
 //! files whose embedded credentials verify and declare AI are logged, with the asset id their
 //! watermark carries.
 
-use sha2::{Digest, Sha256};
-
 use crate::check::Checker;
-use crate::format::Format;
 use crate::stamp::fingerprint_of;
 use crate::verdict::{Finding, Layer, Verdict};
 
-use super::{now_unix, Entry, Query, Registry};
+use super::{now_unix, parse_sha256, Entry, Query, Registry};
 
 /// What importing one file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +27,13 @@ pub fn import(registry: &Registry, checker: &Checker, bytes: &[u8]) -> Result<Im
             report.verdict, report.explanation
         ));
     }
-    let format = Format::identify(bytes).map_err(|e| e.to_string())?;
-    let sha256: [u8; 32] = Sha256::digest(bytes).into();
+    // The check has identified the format and hashed the file already.
+    let (Some(format), Some(sha256)) = (
+        report.format,
+        report.sha256.as_deref().and_then(parse_sha256),
+    ) else {
+        return Err("the check did not identify the file".to_string());
+    };
     let already = registry
         .find(&Query {
             sha256: Some(sha256),

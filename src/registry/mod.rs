@@ -122,7 +122,8 @@ pub trait Store: Send + Sync {
     /// Entries whose file had this SHA-256.
     fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String>;
     /// `(id, hash)` of every entry with a matchable fingerprint whose word `position` equals one
-    /// of `words`, for each `(position, words)` probe.
+    /// of `words`, for each `(position, words)` probe. An entry found by several probes may
+    /// appear more than once.
     fn fingerprint_candidates(
         &self,
         probes: &[(usize, Vec<u16>)],
@@ -267,25 +268,19 @@ impl Registry {
             .chain(dihedral.variants)
             .collect();
         let probes = probes(&hashes);
-        let candidates = self
+        let mut candidates = self
             .store
             .fingerprint_candidates(&probes)
             .map_err(|e| self.error(e))?;
-        let mut best: Vec<(i64, u32)> = Vec::new();
-        for (id, stored) in candidates {
-            let distance = hashes
-                .iter()
-                .map(|h| h.distance(&stored))
-                .min()
-                .unwrap_or(256);
-            if distance > MATCH_DISTANCE {
-                continue;
-            }
-            match best.iter_mut().find(|(seen, _)| *seen == id) {
-                Some(entry) => entry.1 = entry.1.min(distance),
-                None => best.push((id, distance)),
-            }
-        }
+        candidates.sort_unstable_by_key(|(id, _)| *id);
+        candidates.dedup_by_key(|(id, _)| *id);
+        let mut best: Vec<(i64, u32)> = candidates
+            .into_iter()
+            .filter_map(|(id, stored)| {
+                let distance = hashes.iter().map(|h| h.distance(&stored)).min()?;
+                (distance <= MATCH_DISTANCE).then_some((id, distance))
+            })
+            .collect();
         best.sort_by_key(|&(id, distance)| (distance, id));
         Ok(best)
     }
@@ -355,6 +350,14 @@ fn probes(hashes: &[PdqHash]) -> Vec<(usize, Vec<u16>)> {
             (position, words)
         })
         .collect()
+}
+
+/// A stored fingerprint from its columns; `None` when there is none or it is malformed.
+fn stored_fingerprint(pdq: Option<Vec<u8>>, quality: Option<i64>) -> Option<Fingerprint> {
+    Some(Fingerprint {
+        hash: PdqHash(pdq?.try_into().ok()?),
+        quality: quality?.clamp(0, 100) as u8,
+    })
 }
 
 /// Parses a SHA-256 written as 64 hex digits.

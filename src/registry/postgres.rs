@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use postgres::{Client, NoTls, Row};
 
-use super::{Entry, RegistryError, Store, Stored, WORDS};
-use crate::layers::fingerprint::{Fingerprint, PdqHash};
+use super::{stored_fingerprint, Entry, RegistryError, Store, Stored, WORDS};
+use crate::layers::fingerprint::PdqHash;
 
 /// Versioned migrations, applied in order on open. Never edit one that has shipped; add another.
 const MIGRATIONS: &[&str] = &[
@@ -159,13 +159,7 @@ fn stored_from_row(row: &Row) -> Result<Stored, String> {
     let sha: Vec<u8> = row.try_get(2).map_err(get_error)?;
     let pdq: Option<Vec<u8>> = row.try_get(7).map_err(get_error)?;
     let quality: Option<i16> = row.try_get(8).map_err(get_error)?;
-    let fingerprint = match (pdq, quality) {
-        (Some(pdq), Some(quality)) if pdq.len() == 32 => Some(Fingerprint {
-            hash: PdqHash(pdq.try_into().expect("32 bytes")),
-            quality: quality.clamp(0, 100) as u8,
-        }),
-        _ => None,
-    };
+    let fingerprint = stored_fingerprint(pdq, quality.map(i64::from));
     Ok(Stored {
         id: row.try_get(0).map_err(get_error)?,
         entry: Entry {
@@ -275,8 +269,6 @@ impl Store for PostgresStore {
                 }
             }
         }
-        candidates.sort_unstable_by_key(|(id, _)| *id);
-        candidates.dedup_by_key(|(id, _)| *id);
         Ok(candidates)
     }
 

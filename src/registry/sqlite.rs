@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{Entry, RegistryError, Store, Stored, WORDS};
-use crate::layers::fingerprint::{Fingerprint, PdqHash};
+use super::{stored_fingerprint, Entry, RegistryError, Store, Stored, WORDS};
+use crate::layers::fingerprint::PdqHash;
 
 /// Versioned migrations, applied in order on open. Never edit one that has shipped; add another.
 const MIGRATIONS: &[&str] = &[
@@ -154,13 +154,7 @@ fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
     let sha: Vec<u8> = row.get(2)?;
     let pdq: Option<Vec<u8>> = row.get(7)?;
     let quality: Option<i64> = row.get(8)?;
-    let fingerprint = match (pdq, quality) {
-        (Some(pdq), Some(quality)) if pdq.len() == 32 => Some(Fingerprint {
-            hash: PdqHash(pdq.try_into().expect("32 bytes")),
-            quality: quality.clamp(0, 100) as u8,
-        }),
-        _ => None,
-    };
+    let fingerprint = stored_fingerprint(pdq, quality);
     Ok(Stored {
         id: row.get(0)?,
         entry: Entry {
@@ -267,8 +261,6 @@ impl Store for SqliteStore {
                 }
             }
         }
-        candidates.sort_unstable_by_key(|(id, _)| *id);
-        candidates.dedup_by_key(|(id, _)| *id);
         Ok(candidates)
     }
 
