@@ -385,6 +385,24 @@ fn registry_commands_import_prune_and_delete() {
         text.contains("a.png: not imported: it is no-signal"),
         "{text}"
     );
+    let empty = home.join("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    let refused = synthmark(
+        home,
+        &[
+            "registry",
+            "import",
+            empty.to_str().unwrap(),
+            "--registry",
+            registry,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("empty.jpg: not imported: the file is empty"),
+        "{}",
+        stderr(&refused)
+    );
     assert!(text.contains("1 logged"), "{text}");
     let again = synthmark(
         home,

@@ -21,6 +21,12 @@ pub enum Imported {
 /// rest on the registry being imported into). The error says why the file was not logged.
 pub fn import(registry: &Registry, checker: &Checker, bytes: &[u8]) -> Result<Imported, String> {
     let report = checker.check_bytes(bytes);
+    if report.verdict == Verdict::Error {
+        return Err(format!(
+            "not imported: {}",
+            report.error.as_deref().unwrap_or("the file cannot be read")
+        ));
+    }
     if report.verdict != Verdict::LabelledAi {
         return Err(format!(
             "not imported: it is {}, and only images with intact credentials declaring AI are logged ({})",
