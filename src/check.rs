@@ -18,6 +18,7 @@ use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::{stealth, traces, watermark, xmp};
+use crate::limits::Limits;
 use crate::pixels::LazyPixels;
 use crate::registry::evidence::{self as registry_evidence, Recovered};
 use crate::registry::Registry;
@@ -40,6 +41,11 @@ pub struct CheckOptions {
     ///
     /// Default: `true`
     pub watermark: bool,
+    /// The largest image decoded and the most metadata text read per file. An image over the
+    /// limits is not decoded: its report reads `error`, saying why.
+    ///
+    /// Default: [`Limits::default`]
+    pub limits: Limits,
 }
 
 impl Default for CheckOptions {
@@ -48,6 +54,7 @@ impl Default for CheckOptions {
             trust_anchors_pem: String::new(),
             tsa_trust_anchors_pem: String::new(),
             watermark: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -153,6 +160,7 @@ impl Report {
 pub struct Checker {
     context: Arc<Context>,
     watermark: bool,
+    limits: Limits,
     registry: Option<RegistryAccess>,
 }
 
@@ -173,6 +181,7 @@ impl Checker {
         Ok(Checker {
             context,
             watermark: options.watermark,
+            limits: options.limits,
             registry: None,
         })
     }
@@ -188,6 +197,11 @@ impl Checker {
     pub fn with_registry_unavailable(mut self, reason: impl Into<String>) -> Self {
         self.registry = Some(RegistryAccess::Unavailable(reason.into()));
         self
+    }
+
+    /// The limits this checker decodes and reads within.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Checks an image held in memory.
@@ -217,9 +231,9 @@ impl Checker {
         let c2pa = detect::detect(&self.context, format, bytes);
         let mut evidence = c2pa.evidence;
         // Decoded on first use, shared by the layers that read pixels.
-        let pixels = LazyPixels::new(format, bytes);
+        let pixels = LazyPixels::new(format, bytes, self.limits);
         evidence.extend(xmp::detect::detect(format, bytes));
-        evidence.extend(traces::detect(format, bytes, &pixels));
+        evidence.extend(traces::detect(format, bytes, &self.limits, &pixels));
         evidence.extend(stealth::detect(&pixels));
         if self.watermark {
             evidence.extend(watermark::evidence(&pixels, &c2pa.soft_bindings));
@@ -240,6 +254,17 @@ impl Checker {
         };
         evidence.extend(registry.evidence);
         let decision = decide(&evidence);
+        // Pixels a layer needed but that do not decode (corrupt, or over the limits): the file
+        // cannot be checked as asked. Credentials that fail verification still read tampered.
+        if let Some(failure) = pixels.failure() {
+            if decision.verdict != Verdict::Tampered {
+                let mut report = Report::error(path, failure.to_string());
+                report.format = Some(format);
+                report.sha256 = Some(crate::hex::encode(&sha256));
+                report.evidence = evidence;
+                return report;
+            }
+        }
         let mut report = Report {
             path,
             verdict: decision.verdict,

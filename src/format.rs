@@ -269,10 +269,12 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Chunks must chain from the signature to `IEND` without running past the end.
+/// Chunks must chain from the signature to `IEND` without running past the end; the header
+/// must give the image a size, and there must be image data.
 fn check_png(bytes: &[u8]) -> Result<(), String> {
     let mut pos = 8;
     let mut first = true;
+    let mut image_data = false;
     loop {
         let len =
             be_u32(bytes, pos).ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
@@ -282,7 +284,11 @@ fn check_png(bytes: &[u8]) -> Result<(), String> {
         if first && kind != b"IHDR" {
             return Err("the first chunk is not IHDR".into());
         }
+        if first && (be_u32(bytes, pos + 8) == Some(0) || be_u32(bytes, pos + 12) == Some(0)) {
+            return Err("the header gives the image no pixels (a width or height of 0)".into());
+        }
         first = false;
+        image_data |= kind == b"IDAT";
         let end = pos
             .checked_add(12)
             .and_then(|p| p.checked_add(len))
@@ -294,7 +300,11 @@ fn check_png(bytes: &[u8]) -> Result<(), String> {
                 )
             })?;
         if kind == b"IEND" {
-            return Ok(());
+            return if image_data {
+                Ok(())
+            } else {
+                Err("there is no image data (IDAT chunk)".into())
+            };
         }
         pos = end;
     }
@@ -320,7 +330,9 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
     if pos + 8 > end {
         return Err("no chunks after the WEBP header".into());
     }
+    let mut image_data = false;
     while pos + 8 <= end {
+        image_data |= matches!(&bytes[pos..pos + 4], b"VP8 " | b"VP8L" | b"ANMF");
         let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes")) as usize;
         let next = pos + 8 + len + (len & 1);
         if pos + 8 + len > end {
@@ -330,6 +342,9 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
             ));
         }
         pos = next;
+    }
+    if !image_data {
+        return Err("there is no image data (VP8, VP8L or ANMF chunk)".into());
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use c2pa::SigningAlg;
 use c2pa_raw_crypto::validator_for_signing_alg;
+use sha2::Digest as _;
 use x509_parser::prelude::*;
 use zeroize::Zeroizing;
 
@@ -52,6 +53,9 @@ pub enum IdentityError {
     Key { reason: String },
     #[error("the private key does not belong to the signing certificate")]
     KeyMismatch,
+    /// The key file can be read by other users: anyone on the machine could sign as you.
+    #[error("{path} can be read by other users (mode {mode:04o}); a private key must be readable by its owner only")]
+    KeyReadable { path: PathBuf, mode: u32 },
     #[error("cannot generate the identity: {0}")]
     Generate(String),
 }
@@ -87,6 +91,7 @@ pub struct SigningIdentity {
     alg: SigningAlg,
     subject: String,
     not_after: String,
+    certificate_sha256: [u8; 32],
 }
 
 impl fmt::Debug for SigningIdentity {
@@ -100,9 +105,32 @@ impl fmt::Debug for SigningIdentity {
     }
 }
 
+/// Whether a key file that other users can read is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFilePermissions {
+    /// Refuse a key file readable by its group or others ([`IdentityError::KeyReadable`]).
+    #[default]
+    OwnerOnly,
+    /// Accept it (keys on a read-only mount, or managed by another tool).
+    AllowReadable,
+}
+
 impl SigningIdentity {
-    /// Loads a PEM certificate chain (signing certificate first) and a PKCS#8 PEM private key.
+    /// Loads a PEM certificate chain (signing certificate first) and a PKCS#8 PEM private key,
+    /// refusing a key file that other users can read.
     pub fn from_files(cert: &Path, key: &Path) -> Result<Self, IdentityError> {
+        Self::from_files_with(cert, key, KeyFilePermissions::OwnerOnly)
+    }
+
+    /// [`SigningIdentity::from_files`], choosing whether a readable key file is accepted.
+    pub fn from_files_with(
+        cert: &Path,
+        key: &Path,
+        permissions: KeyFilePermissions,
+    ) -> Result<Self, IdentityError> {
+        if permissions == KeyFilePermissions::OwnerOnly {
+            check_key_file_mode(key)?;
+        }
         let chain = read(cert)?;
         let key = Zeroizing::new(read(key)?);
         Self::from_pem(&chain, &key)
@@ -123,6 +151,7 @@ impl SigningIdentity {
             alg,
             subject: leaf.subject().to_string(),
             not_after: leaf.validity().not_after.to_string(),
+            certificate_sha256: sha2::Sha256::digest(&leaf_der).into(),
         };
         identity.check_key_matches(leaf.public_key().raw)?;
         Ok(identity)
@@ -131,6 +160,12 @@ impl SigningIdentity {
     /// The subject of the signing certificate, e.g. `CN=Example AI Signer, O=Example`.
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+
+    /// SHA-256 of the signing certificate (DER): what a checker reports as the signer's
+    /// certificate fingerprint.
+    pub fn certificate_sha256(&self) -> [u8; 32] {
+        self.certificate_sha256
     }
 
     /// The signature algorithm, derived from the certificate's public key.
@@ -280,6 +315,28 @@ impl DevIdentity {
     pub fn signing_identity(&self) -> Result<SigningIdentity, IdentityError> {
         SigningIdentity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
     }
+}
+
+#[cfg(unix)]
+fn check_key_file_mode(path: &Path) -> Result<(), IdentityError> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = fs::metadata(path).map_err(|source| IdentityError::Read {
+        path: path.to_path_buf(),
+        cause: source,
+    })?;
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o044 != 0 {
+        return Err(IdentityError::KeyReadable {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_key_file_mode(_path: &Path) -> Result<(), IdentityError> {
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, IdentityError> {
@@ -455,6 +512,31 @@ mod tests {
         let shown = format!("{id:?}");
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_readable_by_others_is_refused_unless_allowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = DevIdentity::generate(KeyAlgorithm::Es256, "T")
+            .unwrap()
+            .write_to(dir.path(), false)
+            .unwrap();
+        assert!(SigningIdentity::from_files(&paths.cert, &paths.key).is_ok());
+        fs::set_permissions(&paths.key, fs::Permissions::from_mode(0o640)).unwrap();
+        let err = SigningIdentity::from_files(&paths.cert, &paths.key).unwrap_err();
+        assert!(
+            matches!(err, IdentityError::KeyReadable { mode: 0o640, .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("PRIVATE"), "{err}");
+        let allowed = SigningIdentity::from_files_with(
+            &paths.cert,
+            &paths.key,
+            KeyFilePermissions::AllowReadable,
+        );
+        assert!(allowed.is_ok());
     }
 
     #[cfg(unix)]

@@ -40,10 +40,13 @@ mod format;
 mod hex;
 mod identity;
 mod layers;
+mod limits;
 mod pixels;
 mod recode;
 pub mod registry;
 mod riff;
+#[cfg(feature = "server")]
+pub mod server;
 mod source_type;
 mod stamp;
 mod verdict;
@@ -51,7 +54,9 @@ mod verdict;
 pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
-pub use identity::{DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, SigningIdentity};
+pub use identity::{
+    DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, KeyFilePermissions, SigningIdentity,
+};
 pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
 pub use layers::c2pa::timestamp::TsaOptions;
@@ -60,8 +65,9 @@ pub use layers::fingerprint;
 pub use layers::visible_label::{Corner, LabelKind, VisibleLabel};
 pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
-pub use pixels::{dimensions, MAX_PIXELS};
-pub use stamp::{StampError, StampOptions, Stamped, Stamper, WatermarkOptions};
+pub use limits::{Limits, MAX_PIXELS};
+pub use pixels::{decode as decode_image, probe, DecodeError, ImageInfo};
+pub use stamp::{StaleFile, StampError, StampOptions, Stamped, Stamper, WatermarkOptions};
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
 
 /// IPTC digital source type URIs and the AI classification.
@@ -88,7 +94,9 @@ pub mod fuzzing {
                 data,
                 crate::source_type::TRAINED_ALGORITHMIC_MEDIA,
             );
-            let _ = traces::detect(format, data, &crate::pixels::LazyPixels::new(format, data));
+            let limits = crate::limits::Limits::default();
+            let pixels = crate::pixels::LazyPixels::new(format, data, limits);
+            let _ = traces::detect(format, data, &limits, &pixels);
         }
     }
 }

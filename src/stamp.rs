@@ -27,7 +27,9 @@ use crate::layers::fingerprint;
 use crate::layers::visible_label::{self, VisibleLabel};
 use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
-use crate::recode::{Editable, EncodeOptions};
+use crate::limits::Limits;
+use crate::pixels::{self, DecodeError};
+use crate::recode::{Editable, EncodeOptions, RecodeError};
 use crate::registry::{Entry, Registry, RegistryError};
 use crate::verdict::Finding;
 
@@ -72,6 +74,11 @@ pub struct StampOptions {
     ///
     /// Default: `None`
     pub visible_label: Option<VisibleLabel>,
+    /// The largest image decoded for the pixel layers (and the thumbnail): larger images are
+    /// refused, never decoded.
+    ///
+    /// Default: [`Limits::default`]
+    pub limits: Limits,
 }
 
 /// How the watermark layer is applied.
@@ -107,6 +114,7 @@ impl Default for StampOptions {
             tsa: None,
             watermark: Some(WatermarkOptions::default()),
             visible_label: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -136,12 +144,28 @@ pub enum StampError {
     OutputExists { path: PathBuf },
     #[error("no timestamp from {url}: {reason}; check the TSA, or pass --tsa-optional to sign without one")]
     Timestamp { url: String, reason: String },
+    /// The pixels could not be decoded (corrupt, or over the limits), so nothing was signed.
+    #[error("{0}")]
+    Pixels(DecodeError),
     /// A visible label was asked for and cannot be drawn into this image.
     #[error("the visible AI label cannot be drawn: {0}")]
     VisibleLabel(String),
     /// The output could not be logged; it was not written.
     #[error("not logged in the registry, so the output was not written: {0}; fix the registry, or pass --no-registry to stamp without logging")]
     Registry(RegistryError),
+}
+
+impl StampError {
+    /// True when the input itself is at fault (unsupported, corrupt, too large, a label that
+    /// cannot be drawn, credentials that cannot be kept), not the signer, the network or the
+    /// disk: a service answers these with a 4xx.
+    pub fn is_input_fault(&self) -> bool {
+        match self {
+            StampError::Format(_) | StampError::Pixels(_) | StampError::VisibleLabel(_) => true,
+            StampError::C2pa(err) => err.is_input_fault(),
+            _ => false,
+        }
+    }
 }
 
 /// A stamped image and what is worth telling the user about it.
@@ -168,10 +192,20 @@ pub struct Stamped {
     pub warnings: Vec<String>,
 }
 
+/// A temporary file a crashed run left behind, now removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleFile {
+    pub path: PathBuf,
+    /// Registry rows that had been logged for it (it was never renamed into place).
+    pub registry_rows: u64,
+}
+
 /// Stamps images with signed AI-disclosure credentials. `Send + Sync`: build once, share.
 pub struct Stamper {
     context: Arc<Context>,
     signer: BoxedSigner,
+    /// SHA-256 of the signing certificate (DER), to recognise our own credentials.
+    certificate_sha256: [u8; 32],
     tsa: Option<TsaClient>,
     registry: Option<Arc<Registry>>,
     options: StampOptions,
@@ -188,6 +222,7 @@ impl Stamper {
         Ok(Stamper {
             context,
             signer: identity.signer(tsa_url)?,
+            certificate_sha256: identity.certificate_sha256(),
             tsa: options.tsa.clone().map(TsaClient::new),
             registry: None,
             options,
@@ -219,6 +254,21 @@ impl Stamper {
         title: &str,
         options: &StampOptions,
     ) -> Result<Stamped, StampError> {
+        let (mut stamped, entry) = self.sign(input, title, options)?;
+        if let Some((registry, entry)) = entry {
+            stamped.registered = Some(registry.register(&entry).map_err(StampError::Registry)?);
+        }
+        Ok(stamped)
+    }
+
+    /// Every step but registration: the stamped image, and the registry entry still to be logged
+    /// (when a registry is attached).
+    fn sign(
+        &self,
+        input: &[u8],
+        title: &str,
+        options: &StampOptions,
+    ) -> Result<(Stamped, Option<(&Registry, Entry)>), StampError> {
         let format = Format::identify(input)?;
         let mut warnings = Vec::new();
         let involvement = options.involvement;
@@ -230,14 +280,7 @@ impl Stamper {
             // An input that already carries credentials, or is an edit, may be one of our own
             // outputs: its watermark is kept (a second mark over it would garble both).
             let may_be_marked = involvement == Involvement::Edited || has_manifest_store(input);
-            let edited = edit_pixels(
-                format,
-                input,
-                options.visible_label,
-                options.watermark.as_ref(),
-                may_be_marked,
-            )
-            .map_err(StampError::VisibleLabel)?;
+            let edited = edit_pixels(format, input, options, may_be_marked)?;
             if let Some(reason) = edited.watermark_skipped {
                 warnings.push(format!("watermark layer NOT applied: {reason}"));
             }
@@ -256,7 +299,7 @@ impl Stamper {
                 }
             };
         let thumbnail = if options.thumbnail {
-            match thumbnail(format, pixels) {
+            match thumbnail(format, pixels, &options.limits) {
                 Ok(jpeg) => Some(jpeg),
                 Err(reason) => {
                     warnings.push(format!("no thumbnail: {reason}"));
@@ -314,14 +357,17 @@ impl Stamper {
                 }
             }
         };
-        let registered = match &self.registry {
-            None => None,
-            Some(registry) => {
-                let entry = registry_entry(format, &signed, watermark, options.generator.as_ref());
-                Some(registry.register(&entry).map_err(StampError::Registry)?)
-            }
-        };
-        Ok(Stamped {
+        let entry = self.registry.as_deref().map(|registry| {
+            let entry = registry_entry(
+                format,
+                &signed,
+                watermark,
+                options.generator.as_ref(),
+                &options.limits,
+            );
+            (registry, entry)
+        });
+        let stamped = Stamped {
             bytes: signed.image,
             format,
             kept_credentials,
@@ -329,9 +375,10 @@ impl Stamper {
             timestamped,
             watermark,
             manifest_store: signed.manifest_store,
-            registered,
+            registered: None,
             warnings,
-        })
+        };
+        Ok((stamped, entry))
     }
 
     /// Why the credentials already in `input` fail integrity checks, if they do.
@@ -342,6 +389,49 @@ impl Stamper {
             .into_iter()
             .find(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable))
             .map(|e| e.detail)
+    }
+
+    /// True when `input` already carries intact credentials signed with this stamper's
+    /// certificate: re-running a batch (say, after a crash) need not stamp it again.
+    pub fn carries_own_credentials(&self, input: &[u8]) -> bool {
+        let Ok(format) = Format::identify(input) else {
+            return false;
+        };
+        if !has_manifest_store(input) {
+            return false;
+        }
+        let findings = detect::detect(&self.context, format, input);
+        let intact = !findings
+            .evidence
+            .iter()
+            .any(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable));
+        let ours = findings
+            .signer
+            .and_then(|s| s.certificate_sha256)
+            .is_some_and(|sha| sha == crate::hex::encode(&self.certificate_sha256));
+        intact && ours
+    }
+
+    /// Removes the temporary files a crashed or killed stamping run left in `dir` (files of
+    /// running processes are never touched), and the registry rows logged for them: such a file
+    /// was staged and logged but never renamed into place. Returns what was removed.
+    pub fn remove_stale_files(&self, dir: &Path) -> Vec<StaleFile> {
+        atomic_file::stale_files(dir)
+            .into_iter()
+            .filter_map(|path| {
+                let registry_rows = match (&self.registry, std::fs::read(&path)) {
+                    (Some(registry), Ok(bytes)) => registry
+                        .delete(&crate::hex::encode(&Sha256::digest(&bytes)))
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                std::fs::remove_file(&path).ok()?;
+                Some(StaleFile {
+                    path,
+                    registry_rows,
+                })
+            })
+            .collect()
     }
 
     /// Stamps `input` into `output` (which may be the same path, for in-place stamping). The output
@@ -356,17 +446,30 @@ impl Stamper {
             path: input.to_path_buf(),
             cause: source,
         })?;
+        let title = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".to_string());
+        self.stamp_into(&bytes, &title, output, existing)
+    }
+
+    /// Stamps `input` (named `title` in the manifest) and writes the result to `output`
+    /// atomically. The output is staged in a temporary file beside it, then logged in the
+    /// registry, then renamed into place: an output that exists has been logged, and a crash
+    /// leaves at most a staged file (see [`crate::remove_stale_files`]).
+    pub fn stamp_into(
+        &self,
+        input: &[u8],
+        title: &str,
+        output: &Path,
+        existing: Existing,
+    ) -> Result<Stamped, StampError> {
         if existing == Existing::Refuse && output.exists() {
             return Err(StampError::OutputExists {
                 path: output.to_path_buf(),
             });
         }
-        let title = input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "image".to_string());
-        let stamped = self.stamp_bytes(&bytes, &title)?;
-        atomic_file::write(output, &stamped.bytes, None, existing).map_err(|source| {
+        let write_error = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AlreadyExists {
                 StampError::OutputExists {
                     path: output.to_path_buf(),
@@ -377,7 +480,20 @@ impl Stamper {
                     cause: source,
                 }
             }
-        })?;
+        };
+        let (mut stamped, entry) = self.sign(input, title, &self.options)?;
+        let staged = atomic_file::stage(output, &stamped.bytes, None).map_err(write_error)?;
+        if let Some((registry, entry)) = &entry {
+            // On failure the staged file is dropped (deleted): nothing unlogged is written.
+            stamped.registered = Some(registry.register(entry).map_err(StampError::Registry)?);
+        }
+        if let Err(err) = staged.commit(existing) {
+            if let Some((registry, entry)) = &entry {
+                // The output was not written after all: its registry row goes too.
+                let _ = registry.delete(&crate::hex::encode(&entry.sha256));
+            }
+            return Err(write_error(err));
+        }
         Ok(stamped)
     }
 }
@@ -388,11 +504,12 @@ fn registry_entry(
     signed: &embed::Signed,
     watermark: Option<AssetId>,
     generator: Option<&SoftwareAgent>,
+    limits: &Limits,
 ) -> Entry {
     Entry {
         asset_id: watermark.map(|id| id.to_string()),
         sha256: Sha256::digest(&signed.image).into(),
-        fingerprint: fingerprint_of(format, &signed.image),
+        fingerprint: fingerprint_of(format, &signed.image, limits),
         format: format.mime().to_string(),
         generator: generator.map(|g| match &g.version {
             Some(version) => format!("{}/{version}", g.name),
@@ -403,9 +520,13 @@ fn registry_entry(
     }
 }
 
-/// PDQ of an encoded image; `None` when this build cannot decode the format.
-pub(crate) fn fingerprint_of(format: Format, bytes: &[u8]) -> Option<fingerprint::Fingerprint> {
-    let image = crate::pixels::LazyPixels::new(format, bytes);
+/// PDQ of an encoded image; `None` when this build cannot decode it within `limits`.
+pub(crate) fn fingerprint_of(
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Option<fingerprint::Fingerprint> {
+    let image = pixels::LazyPixels::new(format, bytes, *limits);
     let rgba = image.rgba()?;
     fingerprint::pdq(
         rgba.as_raw(),
@@ -424,20 +545,30 @@ struct EditedPixels {
 }
 
 /// Draws the visible label (first, so the watermark covers it), then embeds the watermark, and
-/// re-encodes in the input's format with its metadata. A label that cannot be drawn is an
-/// error (it was asked for, and deployers are obliged to show it); a watermark that cannot be
-/// embedded is skipped with the reason. With `may_be_marked`, a synthmark watermark already in
-/// the pixels is kept and its asset id reused instead of embedding a second one.
+/// re-encodes in the input's format with its metadata. Pixels that do not decode, or exceed the
+/// limits, fail the stamp: nothing is signed over an image no one can view. A label that cannot
+/// be drawn is an error (it was asked for, and deployers are obliged to show it); a watermark
+/// that cannot be embedded (a format or variant that cannot be rewritten, an image too small)
+/// is skipped with the reason. With `may_be_marked`, a synthmark watermark already in the
+/// pixels is kept and its asset id reused instead of embedding a second one.
 fn edit_pixels(
     format: Format,
     input: &[u8],
-    label: Option<VisibleLabel>,
-    mark: Option<&WatermarkOptions>,
+    options: &StampOptions,
     may_be_marked: bool,
-) -> Result<EditedPixels, String> {
-    let mut editable = match Editable::decode(format, input) {
+) -> Result<EditedPixels, StampError> {
+    let (label, mark) = (options.visible_label, options.watermark.as_ref());
+    let mut editable = match Editable::decode(format, input, &options.limits) {
         Ok(editable) => editable,
-        Err(err) if label.is_some() => return Err(err.to_string()),
+        Err(RecodeError::Pixels(
+            err @ (DecodeError::Corrupt(_)
+            | DecodeError::TooManyPixels { .. }
+            | DecodeError::TooManyBytes { .. }),
+        )) => return Err(StampError::Pixels(err)),
+        Err(RecodeError::Decode(reason)) => {
+            return Err(StampError::Pixels(DecodeError::Corrupt(reason)))
+        }
+        Err(err) if label.is_some() => return Err(StampError::VisibleLabel(err.to_string())),
         Err(err) => {
             return Ok(EditedPixels {
                 bytes: None,
@@ -451,7 +582,7 @@ fn edit_pixels(
         .flatten()
         .map(|found| found.asset_id);
     if let Some(label) = label {
-        visible_label::draw(&mut editable.image, label)?;
+        visible_label::draw(&mut editable.image, label).map_err(StampError::VisibleLabel)?;
     }
     let (mut watermark, mut watermark_skipped) = (existing, None);
     if let (Some(options), None) = (mark, existing) {
@@ -469,33 +600,27 @@ fn edit_pixels(
             watermark_skipped,
         });
     }
-    let bytes = editable
-        .encode(EncodeOptions {
-            quality: mark.and_then(|m| m.quality),
-        })
-        .map_err(|e| e.to_string());
+    let bytes = editable.encode(EncodeOptions {
+        quality: mark.and_then(|m| m.quality),
+    });
     match bytes {
         Ok(bytes) => Ok(EditedPixels {
             bytes: Some(bytes),
             watermark,
             watermark_skipped,
         }),
-        Err(err) if label.is_some() => Err(err),
+        Err(err) if label.is_some() => Err(StampError::VisibleLabel(err.to_string())),
         Err(err) => Ok(EditedPixels {
             bytes: None,
             watermark: existing,
-            watermark_skipped: existing.is_none().then_some(err),
+            watermark_skipped: existing.is_none().then(|| err.to_string()),
         }),
     }
 }
 
-/// A JPEG thumbnail of the image, for formats the `image` crate decodes.
-fn thumbnail(format: Format, bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let image_format = format
-        .image_format()
-        .ok_or_else(|| format!("{format} images cannot be decoded"))?;
-    let decoded = image::load_from_memory_with_format(bytes, image_format)
-        .map_err(|e| format!("cannot decode the image: {e}"))?;
+/// A JPEG thumbnail of the image, for formats this build decodes within `limits`.
+fn thumbnail(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, String> {
+    let decoded = pixels::decode(format, bytes, limits).map_err(|e| e.to_string())?;
     let small = decoded
         .thumbnail(THUMBNAIL_LONG_EDGE, THUMBNAIL_LONG_EDGE)
         .into_rgb8();

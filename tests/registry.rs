@@ -178,7 +178,7 @@ fn postgres_registry_logs_finds_and_forgets() {
         return;
     };
     let schema = PgSchema::new(&base, "store");
-    let location = Location::parse(&schema.url);
+    let location = Location::parse(&schema.url).unwrap();
     exercise(&Registry::open(&location).unwrap());
     // A second instance opening the same registry finds it migrated.
     assert_eq!(Registry::open(&location).unwrap().count().unwrap(), 0);
@@ -207,9 +207,10 @@ fn a_corrupt_or_newer_registry_is_refused_with_the_reason() {
         Err(RegistryError::NewerSchema { found: 99, .. })
     ));
 
-    let unreachable = Registry::open(&Location::parse("postgres://nobody:secret@127.0.0.1:1/x"))
-        .unwrap_err()
-        .to_string();
+    let unreachable =
+        Registry::open(&Location::parse("postgres://nobody:secret@127.0.0.1:1/x").unwrap())
+            .unwrap_err()
+            .to_string();
     assert!(
         unreachable.contains("127.0.0.1:1") && !unreachable.contains("secret"),
         "{unreachable}"
@@ -589,7 +590,7 @@ fn a_registry_that_fails_mid_batch_fails_that_stamp_with_the_reason() {
         return;
     };
     let schema = PgSchema::new(&base, "broken");
-    let registry = Arc::new(Registry::open(&Location::parse(&schema.url)).unwrap());
+    let registry = Arc::new(Registry::open(&Location::parse(&schema.url).unwrap()).unwrap());
     let stamper = Stamper::new(
         &dev_identity().signing_identity().unwrap(),
         StampOptions::default(),
@@ -621,7 +622,7 @@ fn a_postgres_registry_reconnects_after_the_server_drops_its_connection() {
     let schema = PgSchema::new(&base, "reconnect");
     let name = format!("synthmark-reconnect-{}", std::process::id());
     let url = format!("{}&application_name={name}", schema.url);
-    let registry = Registry::open(&Location::parse(&url)).unwrap();
+    let registry = Registry::open(&Location::parse(&url).unwrap()).unwrap();
     registry
         .register(&entry(61, Some("00000000cc"), 0))
         .unwrap();

@@ -102,7 +102,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let html = super::html_report::render(&reports, &title);
+        let html = super::html_report::render(&reports, &title, checker.limits());
         synthmark::write_atomically(path, html.as_bytes(), None, synthmark::Existing::Replace)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
         if !global.quiet {

@@ -86,8 +86,12 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text).with_context(|| {
-            format!("{} is not a valid synthmark configuration", path.display())
+        let mut config: Config = toml::from_str(&text).map_err(|err| {
+            anyhow::anyhow!(
+                "{} is not a valid synthmark configuration: {}",
+                path.display(),
+                describe_toml_error(&text, &err)
+            )
         })?;
         if let Some(quality) = config.stamp.quality.filter(|q| !(1..=100).contains(q)) {
             anyhow::bail!(
@@ -119,6 +123,37 @@ impl Config {
     }
 }
 
+/// Where and why the file does not parse, without the offending line or any quoted value: the
+/// file holds API tokens and database passwords, and errors end up in logs.
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let mut message = String::new();
+    let mut quoted = false;
+    for c in err.message().trim().chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                message.push_str("\"…");
+                quoted = true;
+            }
+            ('"', true) => {
+                message.push('"');
+                quoted = false;
+            }
+            (_, true) => {}
+            ('\n', false) => message.push_str("; "),
+            (c, false) => message.push(c),
+        }
+    }
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -143,6 +178,22 @@ mod tests {
         assert_eq!(config.stamp.cert.unwrap(), dir.path().join("id/cert.pem"));
         assert_eq!(config.stamp.key.unwrap(), PathBuf::from("/abs/key.pem"));
         assert_eq!(config.check.trust, vec![dir.path().join("ca.pem")]);
+    }
+
+    #[test]
+    fn parse_errors_never_echo_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        for text in [
+            "[serve]\ntokens = \"SECRET-TOKEN\"\n",
+            "[registry]\nurl = 42\n[serve]\ntokens = [\"SECRET-TOKEN\"\n",
+            "[serve]\nlisten = \"SECRET-TOKEN\"\n",
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = format!("{:#}", Config::load(Some(&file)).unwrap_err());
+            assert!(!err.contains("SECRET"), "{err}");
+            assert!(err.contains("config.toml") && err.contains("line"), "{err}");
+        }
     }
 
     #[test]

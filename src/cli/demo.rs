@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use synthmark::{CheckOptions, Checker, Existing, SoftwareAgent, StampOptions, Stamper};
+use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper};
 
 use super::signing::development_identity;
 use super::{check, inputs, stamp, Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
@@ -47,7 +47,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     }
     let (found, unlisted) = inputs::discover(std::slice::from_ref(&args.samples), Some(&args.out));
     let (jobs, refused) = stamp::plan(found, Some(&args.out));
-    let outcome = stamp::stamp_batch(&stamper, jobs, Existing::Replace, global)?;
+    let outcome = stamp::stamp_batch(&stamper, jobs, stamp::Mode::Replace, global)?;
     println!(
         "Stamped {} images from {} into {} ({} failed).",
         outcome.stamped,

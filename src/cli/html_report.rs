@@ -10,7 +10,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use rayon::prelude::*;
-use synthmark::{Report, Verdict};
+use synthmark::{Format, Limits, Report, Verdict};
 
 /// Long edge of the thumbnails, in pixels.
 const THUMBNAIL: u32 = 96;
@@ -25,11 +25,15 @@ td,th{border-bottom:1px solid #ddd;padding:6px;vertical-align:top;text-align:lef
 .ev{margin:0;padding-left:1.2em;font-size:12px;color:#444}.unsigned{color:#a25b00}\
 .path{font-family:ui-monospace,monospace;word-break:break-all}";
 
-/// Renders the page for `reports`; `title` names the batch.
-pub fn render(reports: &[Report], title: &str) -> String {
+/// Renders the page for `reports`; `title` names the batch. Thumbnails are decoded within
+/// `limits`, like the check itself.
+pub fn render(reports: &[Report], title: &str, limits: &Limits) -> String {
     let thumbnails: Vec<Option<String>> = reports
         .par_iter()
-        .map(|r| r.path.as_deref().and_then(|p| thumbnail(Path::new(p))))
+        .map(|r| {
+            let format = r.format?;
+            thumbnail(Path::new(r.path.as_deref()?), format, limits)
+        })
         .collect();
     let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
     for report in reports {
@@ -93,10 +97,10 @@ pub fn render(reports: &[Report], title: &str) -> String {
     html
 }
 
-/// A small JPEG of the image, base64-encoded; `None` for what the image crate cannot decode.
-fn thumbnail(path: &Path) -> Option<String> {
+/// A small JPEG of the image, base64-encoded; `None` for what cannot be decoded within `limits`.
+fn thumbnail(path: &Path, format: Format, limits: &Limits) -> Option<String> {
     let bytes = synthmark::read_image_file(path).ok()?;
-    let decoded = image::load_from_memory(&bytes).ok()?;
+    let decoded = synthmark::decode_image(format, &bytes, limits).ok()?;
     let small = decoded.thumbnail(THUMBNAIL, THUMBNAIL).into_rgb8();
     let mut jpeg = Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70)

@@ -49,7 +49,13 @@ impl Choice {
             return Ok(Choice::Off);
         }
         if let Some(url) = args.registry.as_ref().or(config.url.as_ref()) {
-            return Ok(Choice::Named(Location::parse(url)));
+            let location = Location::parse(url).map_err(|err| {
+                anyhow::anyhow!(
+                    "{err}\nhint: --registry takes {}",
+                    synthmark::registry::LocationError::FORMS
+                )
+            })?;
+            return Ok(Choice::Named(location));
         }
         Ok(Choice::Default(default_path()?))
     }

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
-use synthmark::{DevIdentity, IdentityPaths, KeyAlgorithm, SigningIdentity};
+use synthmark::{
+    DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, KeyFilePermissions, SigningIdentity,
+};
 
 use super::config::StampConfig;
 
@@ -15,9 +17,12 @@ pub struct IdentityArgs {
     /// Signing certificate chain (PEM, signing certificate first).
     #[arg(long, env = "SYNTHMARK_CERT", value_name = "PEM")]
     pub cert: Option<PathBuf>,
-    /// Private key of the signing certificate (unencrypted PKCS#8 PEM; keep it mode 0600).
+    /// Private key of the signing certificate (unencrypted PKCS#8 PEM, mode 0600).
     #[arg(long, env = "SYNTHMARK_KEY", value_name = "PEM")]
     pub key: Option<PathBuf>,
+    /// Accept a key file that other users can read (by default it is refused).
+    #[arg(long)]
+    pub allow_readable_key: bool,
 }
 
 /// Where the development identity lives: `$XDG_DATA_HOME/synthmark/dev-identity`, else
@@ -39,13 +44,27 @@ pub fn resolve(
     let cert = args.cert.clone().or_else(|| config.cert.clone());
     let key = args.key.clone().or_else(|| config.key.clone());
     match (cert, key) {
-        (Some(cert), Some(key)) => SigningIdentity::from_files(&cert, &key).with_context(|| {
-            format!(
-                "cannot sign with {} and {}\nhint: `synthmark keygen --out DIR` makes a test identity; for production use a certificate from a CA on the C2PA trust list",
-                cert.display(),
-                key.display()
-            )
-        }),
+        (Some(cert), Some(key)) => {
+            let permissions = if args.allow_readable_key {
+                KeyFilePermissions::AllowReadable
+            } else {
+                KeyFilePermissions::OwnerOnly
+            };
+            SigningIdentity::from_files_with(&cert, &key, permissions).map_err(|err| {
+                let hint = match &err {
+                    IdentityError::KeyReadable { path, .. } => format!(
+                        "hint: `chmod 600 {}`, or pass --allow-readable-key if it must stay readable",
+                        path.display()
+                    ),
+                    _ => "hint: `synthmark keygen --out DIR` makes a test identity; for production use a certificate from a CA on the C2PA trust list".to_string(),
+                };
+                anyhow::anyhow!(
+                    "cannot sign with {} and {}: {err}\n{hint}",
+                    cert.display(),
+                    key.display()
+                )
+            })
+        }
         (Some(_), None) => bail!("--cert was given without --key; give both"),
         (None, Some(_)) => bail!("--key was given without --cert; give both"),
         (None, None) => {

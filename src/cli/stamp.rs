@@ -30,7 +30,8 @@ pub struct Args {
     /// Replace each input with its stamped version (atomically).
     #[arg(long)]
     in_place: bool,
-    /// Replace outputs that already exist in the --out directory.
+    /// Replace outputs that already exist in the --out directory; with --in-place, stamp again
+    /// inputs that already carry this signer's intact credentials.
     #[arg(short, long)]
     force: bool,
     /// The generating model, recorded as softwareAgent, e.g. "ExampleDiffusion/2.1".
@@ -95,6 +96,8 @@ pub struct Job {
 /// What a batch did.
 pub struct Outcome {
     pub stamped: usize,
+    /// In-place inputs left alone: they already carry intact credentials from this signer.
+    pub already_stamped: usize,
     /// Stamped without the timestamp that was asked for (`--tsa-optional` and a failing TSA).
     pub without_timestamp: usize,
     /// Stamped files whose XMP could not carry the source type (AVIF, HEIC).
@@ -167,12 +170,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         unlisted.into_iter().map(|u| (u.path, u.reason)).collect();
     let (jobs, refused) = plan(found, args.out.as_deref());
     failures.extend(refused);
-    let existing = if args.in_place || args.force {
-        Existing::Replace
-    } else {
-        Existing::Refuse
+    remove_stale_files(&stamper, &jobs, global.quiet);
+    let mode = match (args.in_place, args.force) {
+        (true, false) => Mode::InPlaceSkippingOwn,
+        (true, true) | (false, true) => Mode::Replace,
+        (false, false) => Mode::Refuse,
     };
-    let mut outcome = stamp_batch(&stamper, jobs, existing, global)?;
+    let mut outcome = stamp_batch(&stamper, jobs, mode, global)?;
     failures.append(&mut outcome.failures);
     outcome.failures = failures;
     summarise(&outcome, args.out.as_deref(), global.quiet);
@@ -227,13 +231,70 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// What to do with existing outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuse to replace an existing output.
+    Refuse,
+    /// Replace existing outputs.
+    Replace,
+    /// Replace each input, but leave alone inputs that already carry this signer's intact
+    /// credentials (a batch re-run after a crash).
+    InPlaceSkippingOwn,
+}
+
+/// Removes what a crashed or killed earlier run left in the output directories: staged
+/// temporary files and the registry rows logged for them.
+fn remove_stale_files(stamper: &Stamper, jobs: &[Job], quiet: bool) {
+    let mut dirs: Vec<&Path> = jobs
+        .iter()
+        .map(|job| match job.output.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let removed = stamper.remove_stale_files(dir);
+        if removed.is_empty() || quiet {
+            continue;
+        }
+        let rows: u64 = removed.iter().map(|f| f.registry_rows).sum();
+        eprintln!(
+            "removed {} temporary files left in {} by an interrupted run{}",
+            removed.len(),
+            dir.display(),
+            if rows > 0 {
+                format!(" (and the {rows} registry entries logged for them)")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+/// What happened to one input.
+enum Done {
+    Stamped {
+        xmp_written: bool,
+        timestamped: bool,
+        watermarked: bool,
+    },
+    AlreadyStamped,
+}
+
 /// Stamps every job in parallel, reporting warnings and failures as they happen.
 pub fn stamp_batch(
     stamper: &Stamper,
     jobs: Vec<Job>,
-    existing: Existing,
+    mode: Mode,
     global: &Global,
 ) -> anyhow::Result<Outcome> {
+    let existing = match mode {
+        Mode::Refuse => Existing::Refuse,
+        Mode::Replace | Mode::InPlaceSkippingOwn => Existing::Replace,
+    };
     let progress = Progress::new(jobs.len(), global.quiet, "stamping");
     // A TSA round trip is waiting, not computing: more workers than cores keep the CPU busy.
     let threads = global.jobs.or_else(|| {
@@ -241,22 +302,28 @@ pub fn stamp_batch(
         stamper.options().tsa.as_ref().map(|_| cores * 4)
     });
     let results = batch::run(jobs, threads, &progress, |job| {
-        let result = create_parent(&job.output)
-            .and_then(|()| {
-                stamper
-                    .stamp_file(&job.input, &job.output, existing)
-                    .map_err(|e| e.to_string())
+        let result = create_parent(&job.output).and_then(|()| {
+            let bytes = synthmark::read_image_file(&job.input)
+                .map_err(|e| format!("cannot read the file: {}", inputs::describe_io(&e)))?;
+            if mode == Mode::InPlaceSkippingOwn && stamper.carries_own_credentials(&bytes) {
+                return Ok(Done::AlreadyStamped);
+            }
+            let title = job
+                .input
+                .file_name()
+                .map_or_else(|| "image".into(), |n| n.to_string_lossy());
+            let stamped = stamper
+                .stamp_into(&bytes, &title, &job.output, existing)
+                .map_err(|e| e.to_string())?;
+            for warning in &stamped.warnings {
+                progress.message(&format!("{}: warning: {warning}", job.input.display()));
+            }
+            Ok(Done::Stamped {
+                xmp_written: stamped.xmp_written,
+                timestamped: stamped.timestamped,
+                watermarked: stamped.watermark.is_some(),
             })
-            .map(|stamped| {
-                for warning in &stamped.warnings {
-                    progress.message(&format!("{}: warning: {warning}", job.input.display()));
-                }
-                (
-                    stamped.xmp_written,
-                    stamped.timestamped,
-                    stamped.watermark.is_some(),
-                )
-            });
+        });
         if let Err(reason) = &result {
             progress.message(&format!("{}: {reason}", job.input.display()));
         }
@@ -266,6 +333,7 @@ pub fn stamp_batch(
     let asked_for_watermarks = stamper.options().watermark.is_some();
     let mut outcome = Outcome {
         stamped: 0,
+        already_stamped: 0,
         without_timestamp: 0,
         without_xmp: 0,
         without_watermark: 0,
@@ -273,7 +341,12 @@ pub fn stamp_batch(
     };
     for result in results {
         match result {
-            Ok((xmp_written, timestamped, watermarked)) => {
+            Ok(Done::AlreadyStamped) => outcome.already_stamped += 1,
+            Ok(Done::Stamped {
+                xmp_written,
+                timestamped,
+                watermarked,
+            }) => {
                 outcome.stamped += 1;
                 outcome.without_xmp += usize::from(!xmp_written);
                 outcome.without_timestamp += usize::from(asked_for_timestamps && !timestamped);
@@ -338,8 +411,12 @@ fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
     let place = out
         .map(|dir| format!(" into {}", dir.display()))
         .unwrap_or_else(|| " in place".to_string());
+    let skipped = match outcome.already_stamped {
+        0 => String::new(),
+        n => format!(", {n} skipped (already stamped by this signer; --force stamps them again)"),
+    };
     eprintln!(
-        "{} stamped{place}, {} failed",
+        "{} stamped{place}{skipped}, {} failed",
         outcome.stamped,
         failures.len()
     );
@@ -361,7 +438,7 @@ fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
     for (path, reason) in failures {
         eprintln!("  {}: {reason}", path.display());
     }
-    if outcome.stamped == 0 && failures.is_empty() {
+    if outcome.stamped == 0 && outcome.already_stamped == 0 && failures.is_empty() {
         eprintln!("no images found in the inputs (hidden files and non-image files are skipped)");
     }
 }

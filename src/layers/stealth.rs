@@ -158,6 +158,7 @@ fn identify(payload: &[u8]) -> &'static str {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::limits::Limits;
 
     /// The stealth bit stream for `payload`: magic, bit length, data (gzip when `compress`).
     fn stealth_bits(channels: &str, payload: &[u8], compress: bool) -> Vec<u8> {
@@ -212,7 +213,11 @@ pub(crate) mod tests {
         let infotext = b"a cat\nSteps: 20, Sampler: Euler a, Seed: 1";
         for compress in [false, true] {
             let image = with_alpha_payload(64, 48, infotext, compress);
-            let found = detect(&LazyPixels::new(Format::Png, &png(&image)));
+            let found = detect(&LazyPixels::new(
+                Format::Png,
+                &png(&image),
+                Limits::default(),
+            ));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert_eq!(found[0].layer, Layer::StealthMetadata);
             assert_eq!(
@@ -237,7 +242,11 @@ pub(crate) mod tests {
                 let channel = &mut image.get_pixel_mut(x, y).0[i % 3];
                 *channel = (*channel & !1) | bit;
             }
-            let found = detect(&LazyPixels::new(Format::Png, &png(&image)));
+            let found = detect(&LazyPixels::new(
+                Format::Png,
+                &png(&image),
+                Limits::default(),
+            ));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert!(found[0].detail.starts_with("RGB"), "{}", found[0].detail);
             assert_eq!(found[0].value.as_deref(), Some("SwarmUI"));
@@ -247,11 +256,26 @@ pub(crate) mod tests {
     #[test]
     fn ordinary_images_carry_nothing() {
         let opaque = RgbaImage::from_fn(32, 32, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
-        assert!(detect(&LazyPixels::new(Format::Png, &png(&opaque))).is_empty());
+        assert!(detect(&LazyPixels::new(
+            Format::Png,
+            &png(&opaque),
+            Limits::default()
+        ))
+        .is_empty());
         let noisy = RgbaImage::from_fn(32, 32, |x, y| {
             image::Rgba([x as u8, y as u8, 7, (x * y) as u8])
         });
-        assert!(detect(&LazyPixels::new(Format::Png, &png(&noisy))).is_empty());
-        assert!(detect(&LazyPixels::new(Format::Png, b"not a png")).is_empty());
+        assert!(detect(&LazyPixels::new(
+            Format::Png,
+            &png(&noisy),
+            Limits::default()
+        ))
+        .is_empty());
+        assert!(detect(&LazyPixels::new(
+            Format::Png,
+            b"not a png",
+            Limits::default()
+        ))
+        .is_empty());
     }
 }

@@ -2,8 +2,11 @@
 //! input's estimated quality with its chroma subsampling and progressive mode, then the input's
 //! own metadata segments are put back in their original order.
 
-use image::{DynamicImage, ImageFormat};
+use image::DynamicImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+use crate::format::Format;
+use crate::limits::Limits;
 
 use super::{decode_with, EncodeOptions, RecodeError};
 
@@ -102,14 +105,14 @@ fn estimated_quality(table_sum: u32) -> u8 {
     (quality.round() as u8).clamp(QUALITY_RANGE.0, QUALITY_RANGE.1)
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {
     let layout = layout(bytes)?;
     if layout.components == 4 {
         return Err(RecodeError::Unsupported(
             "CMYK JPEGs are not re-encoded (the colour conversion would change the image)".into(),
         ));
     }
-    decode_with(bytes, ImageFormat::Jpeg)
+    decode_with(Format::Jpeg, bytes, limits)
 }
 
 pub(super) fn encode(

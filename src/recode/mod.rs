@@ -19,6 +19,8 @@ mod webp;
 use image::DynamicImage;
 
 use crate::format::Format;
+use crate::limits::Limits;
+use crate::pixels::{self, DecodeError};
 
 /// Why an image's pixels could not be rewritten.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +29,12 @@ pub enum RecodeError {
     /// The format or this variant of it cannot be rewritten (the reason says which).
     #[error("{0}")]
     Unsupported(String),
+    /// The container around the pixels is malformed.
     #[error("cannot decode the image: {0}")]
     Decode(String),
+    /// The pixels do not decode, or exceed the limits.
+    #[error(transparent)]
+    Pixels(#[from] DecodeError),
     #[error("cannot encode the image: {0}")]
     Encode(String),
 }
@@ -48,13 +54,18 @@ pub struct Editable<'a> {
 }
 
 impl<'a> Editable<'a> {
-    /// Decodes `original` for editing, or says why this file cannot be rewritten.
-    pub fn decode(format: Format, original: &'a [u8]) -> Result<Self, RecodeError> {
+    /// Decodes `original` for editing within `limits`, or says why this file cannot be
+    /// rewritten.
+    pub fn decode(
+        format: Format,
+        original: &'a [u8],
+        limits: &Limits,
+    ) -> Result<Self, RecodeError> {
         let image = match format {
-            Format::Jpeg => jpeg::decode(original)?,
-            Format::Png => png::decode(original)?,
-            Format::Webp => webp::decode(original)?,
-            Format::Tiff => tiff::decode(original)?,
+            Format::Jpeg => jpeg::decode(original, limits)?,
+            Format::Png => png::decode(original, limits)?,
+            Format::Webp => webp::decode(original, limits)?,
+            Format::Tiff => tiff::decode(original, limits)?,
             Format::Gif => {
                 return Err(RecodeError::Unsupported(
                     "GIF holds at most 256 colours per frame, too few for the watermark".into(),
@@ -87,7 +98,6 @@ impl<'a> Editable<'a> {
     }
 }
 
-fn decode_with(bytes: &[u8], format: image::ImageFormat) -> Result<DynamicImage, RecodeError> {
-    image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| RecodeError::Decode(e.to_string()))
+fn decode_with(format: Format, bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {
+    Ok(pixels::decode(format, bytes, limits)?)
 }

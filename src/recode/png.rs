@@ -4,7 +4,10 @@
 use std::io::Cursor;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{DynamicImage, ImageEncoder, ImageFormat};
+use image::{DynamicImage, ImageEncoder};
+
+use crate::format::Format;
+use crate::limits::Limits;
 
 use super::{decode_with, RecodeError};
 
@@ -51,13 +54,13 @@ fn chunks(bytes: &[u8]) -> Result<Vec<Chunk<'_>>, RecodeError> {
     Ok(out)
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {
     if chunks(bytes)?.iter().any(|c| &c.kind == b"acTL") {
         return Err(RecodeError::Unsupported(
             "animated PNGs are not re-encoded (only the first frame would survive)".into(),
         ));
     }
-    decode_with(bytes, ImageFormat::Png)
+    decode_with(Format::Png, bytes, limits)
 }
 
 pub(super) fn encode(original: &[u8], image: &DynamicImage) -> Result<Vec<u8>, RecodeError> {

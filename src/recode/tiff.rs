@@ -2,7 +2,10 @@
 //! new samples go into the same strips, so every tag (EXIF, ICC, resolution, XMP …) is kept
 //! byte for byte. Compressed, tiled, planar or other photometric layouts are refused.
 
-use image::{DynamicImage, ImageFormat};
+use image::DynamicImage;
+
+use crate::format::Format;
+use crate::limits::Limits;
 
 use super::{decode_with, RecodeError};
 use crate::byte_order::ByteOrder;
@@ -110,9 +113,9 @@ fn strips(bytes: &[u8]) -> Result<Strips, RecodeError> {
     })
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {
     strips(bytes)?;
-    decode_with(bytes, ImageFormat::Tiff)
+    decode_with(Format::Tiff, bytes, limits)
 }
 
 pub(super) fn encode(original: &[u8], image: &DynamicImage) -> Result<Vec<u8>, RecodeError> {

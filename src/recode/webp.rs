@@ -2,7 +2,10 @@
 //! the requested quality, default 90), then wrapped in a VP8X container with the original's ICC
 //! profile, EXIF and XMP chunks.
 
-use image::{DynamicImage, ImageFormat};
+use image::DynamicImage;
+
+use crate::format::Format;
+use crate::limits::Limits;
 
 use super::{decode_with, EncodeOptions, RecodeError};
 use crate::riff::{self, push_chunk, Chunk};
@@ -19,13 +22,13 @@ fn chunks(bytes: &[u8]) -> Result<Vec<Chunk>, RecodeError> {
     riff::chunks(bytes).ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, RecodeError> {
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {
     if chunks(bytes)?.iter().any(|c| &c.fourcc == b"ANIM") {
         return Err(RecodeError::Unsupported(
             "animated WebPs are not re-encoded (only the first frame would survive)".into(),
         ));
     }
-    decode_with(bytes, ImageFormat::WebP)
+    decode_with(Format::Webp, bytes, limits)
 }
 
 pub(super) fn encode(

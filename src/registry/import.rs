@@ -59,7 +59,7 @@ pub fn import(registry: &Registry, checker: &Checker, bytes: &[u8]) -> Result<Im
     let entry = Entry {
         asset_id,
         sha256,
-        fingerprint: fingerprint_of(format, bytes),
+        fingerprint: fingerprint_of(format, bytes, checker.limits()),
         format: format.mime().to_string(),
         generator: None,
         manifest_store,

@@ -161,15 +161,50 @@ pub enum Location {
     Postgres(String),
 }
 
+/// Why a registry location was refused. The location itself is never shown: it may hold a
+/// password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocationError {
+    #[error("the registry location is empty")]
+    Empty,
+    #[error("the registry location is a `{scheme}:` URL; only postgres:// URLs (and SQLite files) are supported")]
+    Scheme { scheme: String },
+    #[error("the registry location looks like a key=value connection string (not shown: it may hold a password); write it as a URL")]
+    KeyValue,
+}
+
+impl LocationError {
+    /// The accepted forms, for a hint.
+    pub const FORMS: &'static str = "a file path (registry.sqlite, sqlite:/var/lib/synthmark/registry.sqlite) or postgres://user@host:5432/db";
+}
+
 impl Location {
-    /// Parses `postgres://…`, `postgresql://…`, `sqlite:PATH` or a plain file path.
-    pub fn parse(text: &str) -> Location {
+    /// Parses `postgres://…`, `postgresql://…`, `sqlite:PATH` or a plain file path. Anything
+    /// else that looks like a connection string (another URL scheme, libpq's `host=… user=…`
+    /// form) is refused rather than taken for a file name.
+    pub fn parse(text: &str) -> Result<Location, LocationError> {
+        let text = text.trim();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            Location::Postgres(text.to_string())
-        } else {
-            let path = text.strip_prefix("sqlite:").unwrap_or(text);
-            Location::Sqlite(PathBuf::from(path))
+            return Ok(Location::Postgres(text.to_string()));
         }
+        let path = text.strip_prefix("sqlite:").unwrap_or(text);
+        if path.is_empty() {
+            return Err(LocationError::Empty);
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(LocationError::Scheme {
+                scheme: scheme.chars().take(20).collect(),
+            });
+        }
+        // libpq's keyword form: `host=db user=x password=y` (a path does not start `word=`).
+        let first = path.split_whitespace().next().unwrap_or(path);
+        if first.split_once('=').is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
+            return Err(LocationError::KeyValue);
+        }
+        Ok(Location::Sqlite(PathBuf::from(path)))
     }
 
     /// The location for messages: a PostgreSQL password is replaced by `***`.
@@ -408,28 +443,48 @@ mod tests {
     #[test]
     fn locations_parse_and_hide_passwords() {
         assert_eq!(
-            Location::parse("postgres://u:pw@db:5432/x"),
+            Location::parse("postgres://u:pw@db:5432/x").unwrap(),
             Location::Postgres("postgres://u:pw@db:5432/x".into())
         );
         assert_eq!(
-            Location::parse("sqlite:/tmp/r.db"),
+            Location::parse("sqlite:/tmp/r.db").unwrap(),
             Location::Sqlite("/tmp/r.db".into())
         );
-        assert_eq!(Location::parse("r.db"), Location::Sqlite("r.db".into()));
         assert_eq!(
-            Location::parse("postgres://u:pw@db:5432/x").display(),
+            Location::parse("r.db").unwrap(),
+            Location::Sqlite("r.db".into())
+        );
+        for refused in [
+            "host=db user=me password=secret dbname=x",
+            "mysql://u:secret@db/x",
+            "",
+            "sqlite:",
+        ] {
+            let err = Location::parse(refused).unwrap_err().to_string();
+            assert!(!err.contains("secret"), "{err}");
+        }
+        assert_eq!(
+            Location::parse("postgres://u:pw@db:5432/x")
+                .unwrap()
+                .display(),
             "postgres://u:***@db:5432/x"
         );
         assert_eq!(
-            Location::parse("postgresql://db/x?password=pw&sslmode=disable").display(),
+            Location::parse("postgresql://db/x?password=pw&sslmode=disable")
+                .unwrap()
+                .display(),
             "postgresql://db/x?password=***&sslmode=disable"
         );
         assert_eq!(
-            Location::parse("postgres://u@127.0.0.1/test").display(),
+            Location::parse("postgres://u@127.0.0.1/test")
+                .unwrap()
+                .display(),
             "postgres://u@127.0.0.1/test"
         );
         assert_eq!(
-            Location::parse("postgres://u:pa/s?s:w@db/x").display(),
+            Location::parse("postgres://u:pa/s?s:w@db/x")
+                .unwrap()
+                .display(),
             "postgres://u:***@db/x"
         );
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod browser;
+pub mod hostile;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -286,3 +287,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 pub mod tsa;
+
+/// Lower-case hex, as synthmark shows digests.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use c2pa::{Context, Manifest, Reader};
 use serde::Serialize;
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::format::Format;
 use crate::source_type;
@@ -37,6 +38,9 @@ pub struct SignerInfo {
     /// When the signing certificate expires (or expired), RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_after: Option<String>,
+    /// SHA-256 of the signing certificate (DER), hex: a fingerprint to pin a signer by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_sha256: Option<String>,
     /// The signing certificate has expired by now.
     #[serde(skip)]
     pub expired_now: bool,
@@ -307,7 +311,8 @@ fn describe_timestamp(ts: &TimestampInfo) -> String {
 
 fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
     let info = manifest.signature_info();
-    let validity = info.and_then(|i| leaf_validity(i.cert_chain()));
+    let leaf = info.and_then(|i| leaf_certificate(i.cert_chain()));
+    let validity = leaf.as_deref().and_then(leaf_validity);
     SignerInfo {
         manifest: label.to_string(),
         common_name: info.and_then(|i| i.common_name.clone()),
@@ -318,18 +323,26 @@ fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
             .claim_generator()
             .map(str::to_string)
             .or_else(|| claim_generator_name(manifest)),
+        certificate_sha256: leaf
+            .as_deref()
+            .map(|der| crate::hex::encode(&sha2::Sha256::digest(der))),
         expired_now: validity.as_ref().is_some_and(|(_, expired)| *expired),
         not_after: validity.map(|(not_after, _)| not_after),
     }
 }
 
-/// The signing certificate's end of validity (RFC 3339) and whether it has passed.
-fn leaf_validity(cert_chain_pem: &str) -> Option<(String, bool)> {
-    use x509_parser::prelude::{FromDer, Pem, X509Certificate};
-    let pem = Pem::iter_from_buffer(cert_chain_pem.as_bytes())
+/// The signing certificate (DER): the first of the chain.
+fn leaf_certificate(cert_chain_pem: &str) -> Option<Vec<u8>> {
+    let pem = x509_parser::prelude::Pem::iter_from_buffer(cert_chain_pem.as_bytes())
         .next()?
         .ok()?;
-    let (_, cert) = X509Certificate::from_der(&pem.contents).ok()?;
+    Some(pem.contents)
+}
+
+/// The signing certificate's end of validity (RFC 3339) and whether it has passed.
+fn leaf_validity(der: &[u8]) -> Option<(String, bool)> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
     let not_after = cert.validity().not_after.to_datetime();
     let text = not_after
         .format(&time::format_description::well_known::Rfc3339)

@@ -29,6 +29,43 @@ pub enum C2paError {
     Manifest(Box<c2pa::Error>),
 }
 
+impl C2paError {
+    /// True when the image (its container or the credentials it already carries) is at fault,
+    /// not the signer, the timestamping authority or the configuration. The `c2pa` crate reads
+    /// and writes the asset with the same error type, so the signer's failures are listed and
+    /// everything else about an input is the input's.
+    pub fn is_input_fault(&self) -> bool {
+        let error = match self {
+            C2paError::Settings(_) => return false,
+            C2paError::Ingredient(e) | C2paError::Sign(e) | C2paError::Manifest(e) => e,
+        };
+        !matches!(
+            **error,
+            c2pa::Error::CoseSignatureAlgorithmNotSupported
+                | c2pa::Error::CoseX5ChainMissing
+                | c2pa::Error::CoseInvalidCert
+                | c2pa::Error::CoseSignature
+                | c2pa::Error::CoseVerifier
+                | c2pa::Error::CoseTimeStampGeneration
+                | c2pa::Error::CoseSigboxTooSmall
+                | c2pa::Error::CoseNoCerts
+                | c2pa::Error::FailedToRemoteSign
+                | c2pa::Error::MissingSignerSettings
+                | c2pa::Error::InvalidSigningKey
+                | c2pa::Error::ThreadReceiveError
+                | c2pa::Error::HttpError(_)
+                | c2pa::Error::HttpResolverError(_)
+                | c2pa::Error::TimeStampError(_)
+                | c2pa::Error::RawSignerError(_)
+                | c2pa::Error::CertificateProfileError(_)
+                | c2pa::Error::CertificateTrustError(_)
+                | c2pa::Error::InvalidCertificateError(_)
+                | c2pa::Error::InternalError(_)
+                | c2pa::Error::NotImplemented(_)
+        )
+    }
+}
+
 /// The name synthmark signs its claims with (`claim_generator_info`).
 pub const CLAIM_GENERATOR: &str = "synthmark";
 

@@ -1,16 +1,13 @@
 //! Reading the metadata fields generators write: PNG text chunks (`tEXt`, `zTXt`, `iTXt`, before
 //! or after the image data) and EXIF (JPEG APP1, WebP `EXIF`, PNG `eXIf`, TIFF IFD0).
 //!
-//! Inputs are untrusted: every length is checked, compressed text is inflated with a size cap, and
-//! the work is linear in the file size.
-
-use std::io::Read;
+//! Inputs are untrusted: every length is checked, and all text read from one file, inflated and
+//! converted, is charged to one [`TextBudget`]; once it is spent nothing more is read, so the
+//! memory and the work are bounded whatever the number of chunks.
 
 use crate::byte_order::ByteOrder;
 use crate::format::Format;
-
-/// The largest text value read from one chunk or EXIF field (compressed or not).
-const MAX_TEXT: usize = 16 << 20;
+use crate::limits::{Limits, TextBudget};
 
 /// Where a value was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,34 +63,39 @@ impl std::fmt::Display for Field {
     }
 }
 
-/// Every generator-relevant field of an image, in file order.
-pub fn read(format: Format, image: &[u8]) -> Vec<(Field, String)> {
+/// Every generator-relevant field of an image, in file order, until the text budget of
+/// `limits` is spent.
+pub fn read(format: Format, image: &[u8], limits: &Limits) -> Vec<(Field, String)> {
+    let budget = &mut TextBudget::new(limits);
     let mut fields = Vec::new();
     match format {
         Format::Png => {
             for (kind, data) in png_chunks(image) {
                 match kind {
-                    b"tEXt" | b"zTXt" | b"iTXt" => fields.extend(png_text(kind, data)),
-                    b"eXIf" => fields.extend(exif(data)),
+                    b"tEXt" | b"zTXt" | b"iTXt" => fields.extend(png_text(kind, data, budget)),
+                    b"eXIf" => fields.extend(exif(data, budget)),
                     _ => {}
+                }
+                if budget.is_spent() {
+                    break;
                 }
             }
         }
         Format::Jpeg => {
             for payload in jpeg_app1(image) {
                 if let Some(tiff) = payload.strip_prefix(b"Exif\0\0") {
-                    fields.extend(exif(tiff));
+                    fields.extend(exif(tiff, budget));
                 }
             }
         }
         Format::Webp => {
             for (kind, data) in riff_chunks(image) {
                 if kind == b"EXIF" {
-                    fields.extend(exif(data.strip_prefix(b"Exif\0\0").unwrap_or(data)));
+                    fields.extend(exif(data.strip_prefix(b"Exif\0\0").unwrap_or(data), budget));
                 }
             }
         }
-        Format::Tiff => fields.extend(exif(image)),
+        Format::Tiff => fields.extend(exif(image, budget)),
         _ => {}
     }
     fields
@@ -121,26 +123,28 @@ fn png_chunks(image: &[u8]) -> Vec<(&[u8], &[u8])> {
 }
 
 /// The keyword and text of a `tEXt` (Latin-1), `zTXt` (compressed Latin-1) or `iTXt` (UTF-8,
-/// maybe compressed) chunk.
-fn png_text(kind: &[u8], data: &[u8]) -> Option<(Field, String)> {
+/// maybe compressed) chunk, charged to `budget`.
+fn png_text(kind: &[u8], data: &[u8], budget: &mut TextBudget) -> Option<(Field, String)> {
     let nul = data.iter().position(|b| *b == 0)?;
     let keyword = latin1(&data[..nul]);
     let rest = &data[nul + 1..];
     let text = match kind {
-        b"tEXt" => latin1(rest),
-        b"zTXt" => latin1(&inflate(rest.get(1..)?)?),
+        b"tEXt" => latin1_within(rest, budget)?,
+        b"zTXt" => latin1_within(&budget.inflate(rest.get(1..)?)?, budget)?,
         _ => {
             let (compressed, rest) = (*rest.first()? == 1, rest.get(2..)?);
             let language_end = rest.iter().position(|b| *b == 0)?;
             let rest = &rest[language_end + 1..];
             let translated_end = rest.iter().position(|b| *b == 0)?;
             let text = &rest[translated_end + 1..];
-            let bytes = if compressed {
-                inflate(text)?
+            if compressed {
+                let bytes = budget.inflate(text)?;
+                budget.charge(String::from_utf8_lossy(&bytes).into_owned())?
+            } else if budget.admits(text.len()) {
+                budget.charge(String::from_utf8_lossy(text).into_owned())?
             } else {
-                text.to_vec()
-            };
-            String::from_utf8_lossy(&bytes).into_owned()
+                return None;
+            }
         }
     };
     Some((Field::PngText(keyword), text))
@@ -150,14 +154,12 @@ fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-/// zlib-inflates at most [`MAX_TEXT`] bytes; `None` for a corrupt or oversized stream.
-fn inflate(compressed: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(compressed)
-        .take(MAX_TEXT as u64 + 1)
-        .read_to_end(&mut out)
-        .ok()?;
-    (out.len() <= MAX_TEXT).then_some(out)
+/// Latin-1 text converted to UTF-8 (where bytes above 0x7F take two) and charged to `budget`.
+fn latin1_within(bytes: &[u8], budget: &mut TextBudget) -> Option<String> {
+    if !budget.admits(bytes.len()) {
+        return None;
+    }
+    budget.charge(latin1(bytes))
 }
 
 /// Payloads of the JPEG APP1 segments before the image data.
@@ -200,8 +202,9 @@ fn riff_chunks(image: &[u8]) -> Vec<(&[u8], &[u8])> {
     chunks
 }
 
-/// The generator-relevant tags of IFD0 and the Exif IFD of a TIFF-structured EXIF block.
-fn exif(tiff: &[u8]) -> Vec<(Field, String)> {
+/// The generator-relevant tags of IFD0 and the Exif IFD of a TIFF-structured EXIF block,
+/// charged to `budget`.
+fn exif(tiff: &[u8], budget: &mut TextBudget) -> Vec<(Field, String)> {
     let Some(order) = ByteOrder::of_tiff(tiff) else {
         return Vec::new();
     };
@@ -231,7 +234,7 @@ fn exif(tiff: &[u8]) -> Vec<(Field, String)> {
                 continue;
             };
             // ASCII (2) and UNDEFINED (7) and BYTE (1): one byte per unit.
-            if !matches!(kind, 1 | 2 | 7) || len > MAX_TEXT {
+            if !matches!(kind, 1 | 2 | 7) {
                 continue;
             }
             let start = if len <= 4 {
@@ -242,6 +245,9 @@ fn exif(tiff: &[u8]) -> Vec<(Field, String)> {
             let Some(raw) = tiff.get(start..start.saturating_add(len)) else {
                 continue;
             };
+            if !budget.admits(raw.len()) {
+                return fields;
+            }
             let text = if tag == ExifTag::UserComment {
                 user_comment(raw)
             } else {
@@ -249,8 +255,10 @@ fn exif(tiff: &[u8]) -> Vec<(Field, String)> {
                     .trim()
                     .to_string()
             };
-            if !text.is_empty() {
-                fields.push((Field::Exif(tag), text));
+            match budget.charge(text) {
+                Some(text) if !text.is_empty() => fields.push((Field::Exif(tag), text)),
+                Some(_) => {}
+                None => return fields,
             }
         }
     }
@@ -363,7 +371,7 @@ pub(crate) mod tests {
         png.extend(png_chunk(b"IDAT", &[1, 2, 3]));
         png.extend(png_chunk(b"iTXt", &itxt)); // after the image data
         png.extend(png_chunk(b"IEND", &[]));
-        let fields = read(Format::Png, &png);
+        let fields = read(Format::Png, &png, &Limits::default());
         assert_eq!(
             fields,
             vec![
@@ -385,7 +393,7 @@ pub(crate) mod tests {
             ],
             Some(&be),
         );
-        let fields = exif(&block);
+        let fields = exif(&block, &mut TextBudget::new(&Limits::default()));
         assert!(fields.contains(&(Field::Exif(ExifTag::Software), "Fooocus v2.5".into())));
         assert!(fields.contains(&(Field::Exif(ExifTag::Make), "Black Forest Labs".into())));
         assert!(fields.contains(&(Field::Exif(ExifTag::UserComment), "Steps: 20".into())));
@@ -408,10 +416,15 @@ pub(crate) mod tests {
             b"\x89PNG\r\n\x1a\n\xff\xff\xff\xffzTXt",
         ] {
             for format in [Format::Png, Format::Jpeg, Format::Webp, Format::Tiff] {
-                let _ = read(format, bytes);
+                let _ = read(format, bytes, &Limits::default());
             }
         }
         // A zTXt whose stream is garbage is skipped.
-        assert!(png_text(b"zTXt", b"k\0\0not zlib").is_none());
+        assert!(png_text(
+            b"zTXt",
+            b"k\0\0not zlib",
+            &mut TextBudget::new(&Limits::default())
+        )
+        .is_none());
     }
 }

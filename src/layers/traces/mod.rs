@@ -10,6 +10,7 @@ pub(crate) mod novelai;
 use serde_json::Value;
 
 use crate::format::Format;
+use crate::limits::Limits;
 use crate::pixels::LazyPixels;
 use crate::verdict::{Evidence, Finding, Layer};
 use fields::{ExifTag, Field};
@@ -133,10 +134,10 @@ const RULES: &[Rule] = &[
     rule("Stability Matrix", PngText("parameters-json"), Present),
 ];
 
-/// Evidence from the generator metadata of an image; `pixels` are decoded only to verify a
-/// NovelAI signature.
-pub fn detect(format: Format, image: &[u8], pixels: &LazyPixels) -> Vec<Evidence> {
-    let fields = fields::read(format, image);
+/// Evidence from the generator metadata of an image, reading at most `limits`' text budget;
+/// `pixels` are decoded only to verify a NovelAI signature.
+pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels) -> Vec<Evidence> {
+    let fields = fields::read(format, image, limits);
     let mut evidence = Vec::new();
     for (field, value) in &fields {
         if let Field::PngText(keyword) = field {
@@ -281,7 +282,13 @@ mod tests {
 
     /// The layer as the checker runs it, pixels decoded on demand.
     fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
-        super::detect(format, image, &LazyPixels::new(format, image))
+        let limits = Limits::default();
+        super::detect(
+            format,
+            image,
+            &limits,
+            &LazyPixels::new(format, image, limits),
+        )
     }
 
     fn png_with(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {

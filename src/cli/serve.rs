@@ -1,16 +1,6 @@
-//! `synthmark serve`: the HTTP service (axum on tokio), a thin shell over the library's
-//! [`Checker`] and [`Stamper`]. Stateless apart from the registry, so any number of instances
-//! behind a load balancer share one PostgreSQL registry.
-//!
-//! Hardening lives here, in one place: a request body limit, a pixel-count limit checked from the
-//! image header before anything is decoded, bounded concurrency for decoding and signing (a
-//! request that cannot get a worker within the queue wait gets 503 with `Retry-After`), a
-//! per-request timeout, JSON errors for every 4xx/5xx, structured logs without secrets, and a
-//! graceful shutdown that finishes in-flight requests.
-
-mod intake;
-mod metrics;
-mod routes;
+//! `synthmark serve`: flags, environment and configuration merged into the library's
+//! [`synthmark::server::Settings`], then the service run on a tokio runtime until Ctrl-C or
+//! SIGTERM. Everything about taking requests lives in [`synthmark::server`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
+use synthmark::server::{self, Service, Settings};
 use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper, TsaOptions};
-use tokio::sync::Semaphore;
 
 use super::registry::{self as registry_cli, RegistryArgs};
 use super::signing::{self, IdentityArgs};
@@ -37,7 +27,13 @@ pub struct ServeConfig {
     pub max_megapixels: Option<f64>,
     pub timeout_secs: Option<u64>,
     pub workers: Option<usize>,
+    pub stamp_workers: Option<usize>,
     pub queue_wait_ms: Option<u64>,
+    pub memory_mb: Option<u64>,
+    pub stamp_memory_mb: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub min_upload_kib_per_sec: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,12 +58,20 @@ pub struct Args {
     /// 40.
     #[arg(long, env = "SYNTHMARK_MAX_MEGAPIXELS", value_name = "MP")]
     max_megapixels: Option<f64>,
-    /// Seconds a request may take before it is answered 503. Default: 30.
+    /// Seconds a request may take from its first byte to its answer. Default: 30.
     #[arg(long, env = "SYNTHMARK_TIMEOUT", value_name = "SECS")]
     timeout: Option<u64>,
-    /// Requests decoded or signed at once. Default: twice the number of cores.
+    /// Checks run at once. Default: twice the number of cores, at most one per 64 MB of
+    /// --memory-mb.
     #[arg(long, env = "SYNTHMARK_WORKERS", value_name = "N")]
     workers: Option<usize>,
+    /// Memory in megabytes that checks may hold at once (uploads and decoded pixels); stamping
+    /// has its own budget (`[serve] stamp_memory_mb`, default 384). Default: 512.
+    #[arg(long, env = "SYNTHMARK_MEMORY_MB", value_name = "MB")]
+    memory_mb: Option<u64>,
+    /// Connections open at once; more are answered 503. Default: 512.
+    #[arg(long, env = "SYNTHMARK_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
     /// Trust anchors for checks (PEM, repeatable; `[check] trust`).
     #[arg(
         long,
@@ -82,75 +86,90 @@ pub struct Args {
     registry: RegistryArgs,
 }
 
-/// Everything a request handler needs; built once, shared by all requests.
-pub struct Service {
-    /// Every layer, pixels included.
-    pub checker: Checker,
-    /// Metadata, credentials and the registry's exact lookups only: no pixel decoding.
-    pub metadata_checker: Checker,
-    pub stamper: Stamper,
-    pub registry: Option<Arc<synthmark::registry::Registry>>,
-    pub tokens: Vec<String>,
-    pub limits: Limits,
-    pub workers: Arc<Semaphore>,
-    pub uploads: Arc<Semaphore>,
-    pub metrics: metrics::Metrics,
-}
-
-/// The service's limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_body_bytes: usize,
-    pub max_pixels: u64,
-    pub timeout: Duration,
-    pub queue_wait: Duration,
+/// The service's settings from flags, then the configuration file, then the defaults; every
+/// value clamped to a sane range.
+fn settings(args: &Args, config: &ServeConfig) -> Settings {
+    let defaults = Settings::default();
+    let mut limits = defaults.limits;
+    // The decoder's cap is the most anyone can ask for: a higher limit would let such images
+    // in only to be checked without their pixel layers.
+    let max_megapixels = args
+        .max_megapixels
+        .or(config.max_megapixels)
+        .unwrap_or(limits.max_pixels as f64 / 1e6)
+        .clamp(0.01, synthmark::MAX_PIXELS as f64 / 1e6);
+    limits.max_pixels = (max_megapixels * 1e6) as u64;
+    let mb = |value: Option<u64>, default: u64, max: u64| -> u64 {
+        value.map_or(default, |mb| mb.clamp(1, max) << 20)
+    };
+    let check_memory_bytes = mb(
+        args.memory_mb.or(config.memory_mb),
+        defaults.check_memory_bytes,
+        1 << 20,
+    );
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Settings {
+        max_body_bytes: mb(
+            args.max_body_mb.or(config.max_body_mb),
+            defaults.max_body_bytes as u64,
+            4096,
+        ) as usize,
+        limits,
+        timeout: Duration::from_secs(
+            args.timeout
+                .or(config.timeout_secs)
+                .unwrap_or(defaults.timeout.as_secs())
+                .clamp(1, 3600),
+        ),
+        queue_wait: config.queue_wait_ms.map_or(defaults.queue_wait, |ms| {
+            Duration::from_millis(ms.min(60_000))
+        }),
+        workers: args
+            .workers
+            .or(config.workers)
+            .unwrap_or_else(|| server::default_workers(cores, check_memory_bytes))
+            .clamp(1, 1024),
+        stamp_workers: config
+            .stamp_workers
+            .unwrap_or(defaults.stamp_workers)
+            .clamp(1, 1024),
+        check_memory_bytes,
+        stamp_memory_bytes: mb(config.stamp_memory_mb, defaults.stamp_memory_bytes, 1 << 20),
+        header_timeout: config
+            .header_timeout_secs
+            .map_or(defaults.header_timeout, |s| {
+                Duration::from_secs(s.clamp(1, 300))
+            }),
+        max_connections: args
+            .max_connections
+            .or(config.max_connections)
+            .unwrap_or(defaults.max_connections)
+            .clamp(1, 1 << 20),
+        min_upload_rate: config
+            .min_upload_kib_per_sec
+            .map_or(defaults.min_upload_rate, |kib| kib.max(1) << 10),
+        upload_grace: defaults.upload_grace,
+    }
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let config = &global.config.serve;
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let max_body_mb = args
-        .max_body_mb
-        .or(config.max_body_mb)
-        .unwrap_or(50)
-        .clamp(1, 4096);
-    // The checker never decodes more than MAX_PIXELS; a higher limit would let such images in
-    // only to be checked without their pixel layers.
-    let max_megapixels = args
-        .max_megapixels
-        .or(config.max_megapixels)
-        .unwrap_or(40.0)
-        .clamp(0.01, synthmark::MAX_PIXELS as f64 / 1e6);
-    let limits = Limits {
-        max_body_bytes: (max_body_mb * 1024 * 1024) as usize,
-        max_pixels: (max_megapixels * 1e6) as u64,
-        timeout: Duration::from_secs(
-            args.timeout
-                .or(config.timeout_secs)
-                .unwrap_or(30)
-                .clamp(1, 3600),
-        ),
-        queue_wait: Duration::from_millis(config.queue_wait_ms.unwrap_or(2000).min(60_000)),
-    };
-    let workers = args
-        .workers
-        .or(config.workers)
-        .unwrap_or(2 * cores)
-        .clamp(1, 1024);
+    let settings = settings(&args, config);
     let listen = args
         .listen
         .or(config.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-    let mut tokens: Vec<String> = args
+    let tokens: Vec<String> = args
         .tokens
-        .into_iter()
-        .chain(config.tokens.iter().cloned())
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+        .iter()
+        .chain(config.tokens.iter())
+        .cloned()
         .collect();
-    tokens.dedup();
 
-    let mut check_options = CheckOptions::default();
+    let mut check_options = CheckOptions {
+        limits: settings.limits,
+        ..CheckOptions::default()
+    };
     for path in args.trust.iter().chain(&global.config.check.trust) {
         check_options.add_trust_anchor_file(path)?;
     }
@@ -178,6 +197,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             tsa.timeout = Duration::from_secs(stamp_config.tsa_timeout.unwrap_or(10).max(1));
             tsa
         }),
+        limits: settings.limits,
         ..StampOptions::default()
     };
     let mut stamper = Stamper::new(&identity, defaults)?;
@@ -186,21 +206,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         metadata_checker = metadata_checker.with_registry(registry.clone());
         stamper = stamper.with_registry(registry.clone());
     }
-    let service = Arc::new(Service {
+    let timeout = settings.timeout;
+    let service = Arc::new(Service::new(
         checker,
         metadata_checker,
         stamper,
         registry,
         tokens,
-        limits,
-        workers: Arc::new(Semaphore::new(workers)),
-        // Uploads buffered at once: a bound on memory (each up to the body limit) that does not
-        // depend on how many connections are open.
-        uploads: Arc::new(Semaphore::new((4 * workers).max(16))),
-        metrics: metrics::Metrics::default(),
-    });
+        settings,
+    ));
 
     init_logging();
+    server::raise_descriptor_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -210,23 +227,29 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr()?;
+        let settings = service.settings();
         tracing::info!(
             address = %bound,
-            workers,
-            stamping = !service.tokens.is_empty(),
-            registry = service.registry.as_ref().map(|r| r.location().to_string()),
-            timestamps = service.stamper.options().tsa.is_some(),
+            workers = settings.workers,
+            stamp_workers = settings.stamp_workers,
+            check_memory_mb = settings.check_memory_bytes >> 20,
+            stamp_memory_mb = settings.stamp_memory_bytes >> 20,
+            stamping = service.stamping_enabled(),
+            registry = service.registry().map(|r| r.location().to_string()),
+            timestamps = service.stamper().options().tsa.is_some(),
             "synthmark serving"
         );
         // The address on standard output, for scripts that start the server on port 0.
         println!("listening on http://{bound}");
-        axum::serve(listener, routes::router(service))
-            .with_graceful_shutdown(shutdown_signal())
+        server::serve(listener, service, shutdown_signal())
             .await
             .context("the server failed")?;
-        tracing::info!("stopped: every in-flight request was answered");
+        tracing::info!("stopped");
         anyhow::Ok(())
     })?;
+    // Work still running on blocking threads (a stamp whose client has gone) is not waited for
+    // beyond the request timeout.
+    runtime.shutdown_timeout(timeout);
     Ok(super::EXIT_OK)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -14,22 +14,27 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use synthmark::registry::{parse_sha256, Query as RegistryQuery};
-use synthmark::{
-    Corner, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict, VisibleLabel,
-    WatermarkOptions,
-};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::intake::{
-    on_worker, read_image, refuse, refuse_oversized, registry_unavailable, ApiError,
+    decode_error, on_worker, read_image, refuse, refuse_oversized, refused, registry_unavailable,
+    ApiError,
 };
 use super::Service;
+use crate::registry::{parse_sha256, Query as RegistryQuery};
+use crate::{
+    Corner, Format, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict,
+    VisibleLabel, WatermarkOptions,
+};
 
 const PAGE: &str = include_str!("page.html");
 const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router(service: Arc<Service>) -> Router {
-    let body_limit = service.limits.max_body_bytes;
+/// The service's routes, with request logging, metrics, the body limit and JSON answers for
+/// panics. Serve it with [`super::serve`] (which adds the connection-level defences), or call it
+/// in process (tests, fuzzing) with `tower::ServiceExt::oneshot`.
+pub fn app(service: Arc<Service>) -> Router {
+    let body_limit = service.settings.max_body_bytes;
     Router::new()
         .route("/", get(page))
         .route("/v1/check", post(check))
@@ -45,6 +50,13 @@ pub fn router(service: Arc<Service>) -> Router {
             service.clone(),
             refuse_oversized,
         ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the request failed inside synthmark; this is a bug, please report it",
+            )
+            .into_response()
+        }))
         .layer(middleware::from_fn_with_state(service.clone(), observe))
         .with_state(service)
 }
@@ -74,14 +86,25 @@ async fn observe(State(service): State<Arc<Service>>, request: Request, next: Ne
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     service.metrics.record(route, status, elapsed);
-    tracing::info!(%method, route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    if response.status().is_server_error() && status != 503 {
+        tracing::error!(%method, route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    } else {
+        tracing::info!(%method, route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    }
     response
+}
+
+/// The moment a request arriving now must be answered by.
+fn deadline(service: &Service) -> tokio::time::Instant {
+    tokio::time::Instant::now() + service.settings.timeout
 }
 
 #[derive(Debug, Deserialize)]
 struct CheckParams {
-    /// `false`: metadata and credentials only, no pixel decoding (faster).
+    /// `false`: metadata and credentials only, no pixel layers (faster).
     watermark: Option<bool>,
+    /// The same as `watermark`, by its newer name.
+    pixels: Option<bool>,
 }
 
 async fn check(
@@ -89,6 +112,7 @@ async fn check(
     params: Result<Query<CheckParams>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let deadline = deadline(&service);
     let params = match params {
         Ok(Query(params)) => params,
         Err(rejection) => {
@@ -99,9 +123,23 @@ async fn check(
             .await)
         }
     };
-    let (bytes, _) = read_image(&service, request).await?;
-    let pixels = params.watermark.unwrap_or(true);
-    let report = on_worker(&service, move |service| {
+    let admission = &service.checking;
+    let mut reservation = Default::default();
+    let upload = read_image(&service, admission, &mut reservation, request, deadline).await?;
+    let pixels = params.pixels.or(params.watermark).unwrap_or(true);
+    // Without pixel layers, only PNG and WebP are decoded (for stealth metadata).
+    let decodes = pixels || matches!(upload.format, Format::Png | Format::Webp);
+    let need = upload
+        .info
+        .filter(|_| decodes)
+        .map_or(0, |info| info.memory_to_check())
+        + 2 * service.settings.limits.max_text_bytes as u64;
+    admission
+        .reserve(&mut reservation, need, deadline)
+        .await
+        .map_err(|r| refused(&service, r, "to check this image"))?;
+    let bytes = upload.bytes;
+    let report = on_worker(&service, admission, reservation, deadline, move |service| {
         if pixels {
             service.checker.check_bytes(&bytes)
         } else {
@@ -144,11 +182,13 @@ fn authorised(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
             "stamping is disabled on this server: no API tokens are configured",
         ));
     }
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let Some(presented) = presented else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -235,6 +275,7 @@ fn stamp_options(
                 quality: params.quality,
                 ..WatermarkOptions::default()
             }),
+        limits: defaults.limits,
         ..StampOptions::default()
     };
     let title = params.title.unwrap_or_else(|| "image".to_string());
@@ -252,26 +293,32 @@ async fn stamp(
             Ok(valid) => valid,
             Err(error) => return Err(refuse(request, error).await),
         };
-    let (bytes, format) = read_image(&service, request).await?;
-    let stamped = on_worker(&service, move |service| {
+    let deadline = deadline(&service);
+    let admission = &service.stamping;
+    let mut reservation = Default::default();
+    let upload = read_image(&service, admission, &mut reservation, request, deadline).await?;
+    // Decoding and re-encoding (watermark, label), the signed copy, and the answer.
+    let need = upload.info.map_or(0, |info| info.memory_to_stamp()) + 3 * upload.bytes.len() as u64;
+    admission
+        .reserve(&mut reservation, need, deadline)
+        .await
+        .map_err(|r| refused(&service, r, "to stamp this image"))?;
+    let (bytes, format) = (upload.bytes, upload.format);
+    let stamped = on_worker(&service, admission, reservation, deadline, move |service| {
         service.stamper.stamp_bytes_with(&bytes, &title, &options)
     })
     .await?
-    .map_err(|err| {
-        let status = match &err {
-            StampError::Format(_) | StampError::VisibleLabel(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StampError::Registry(_) => return registry_unavailable(&err),
-            StampError::Timestamp { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status.is_server_error() {
+    .map_err(|err| match &err {
+        StampError::Registry(_) => registry_unavailable(&err),
+        StampError::Timestamp { .. } => ApiError::unavailable(err.to_string(), 5),
+        StampError::Pixels(decode) => decode_error(decode),
+        _ if err.is_input_fault() => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
+        }
+        _ => {
             tracing::error!(error = %err, "stamp failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
         }
-        let mut error = ApiError::new(status, err.to_string());
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            error.retry_after = Some(5);
-        }
-        error
     })?;
     let mut response = Response::new(Body::from(stamped.bytes));
     let headers = response.headers_mut();
@@ -295,8 +342,17 @@ async fn stamp(
 /// The manifest store logged for an asset id or a file's SHA-256: soft-binding resolution.
 async fn manifest(
     State(service): State<Arc<Service>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the id must be an asset id (10 hex digits) or a SHA-256 (64 hex digits): {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
     let id = id.trim().to_ascii_lowercase();
     let query = match parse_sha256(&id) {
         Some(sha256) => RegistryQuery {
@@ -320,9 +376,15 @@ async fn manifest(
             "this server has no registry",
         ));
     };
-    let found = on_worker(&service, move |_| registry.find(&query))
-        .await?
-        .map_err(|e| registry_unavailable(&e))?;
+    let found = on_worker(
+        &service,
+        &service.checking,
+        Default::default(),
+        deadline(&service),
+        move |_| registry.find(&query),
+    )
+    .await?
+    .map_err(|e| registry_unavailable(&e))?;
     let Some(first) = found.into_iter().next() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -1,5 +1,7 @@
 //! Prometheus metrics in the text exposition format: requests by route and status, check
-//! latency, verdicts, requests refused for overload, and requests in flight.
+//! latency, verdicts, requests refused for overload, requests in flight, and at the connection
+//! level: open connections, connections refused at the cap, and requests hyper rejected before
+//! they reached a route (malformed, oversized headers, header timeouts).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,8 +17,11 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     verdicts: Mutex<BTreeMap<&'static str, u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
-    pub overloaded: AtomicU64,
-    pub in_flight: AtomicI64,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    overloaded: AtomicU64,
+    in_flight: AtomicI64,
+    connections: AtomicI64,
+    connections_refused: AtomicU64,
 }
 
 #[derive(Default, Clone)]
@@ -46,6 +51,28 @@ impl Metrics {
     pub fn enter(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(&self.in_flight)
+    }
+
+    /// Counts one request refused with 503 because workers or memory were all taken.
+    pub fn overloaded(&self) {
+        self.overloaded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an open connection until the returned guard is dropped.
+    pub fn connection(&self) -> InFlight<'_> {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.connections)
+    }
+
+    /// Counts a connection refused because the server was at its connection cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request that hyper rejected before it reached a route, by kind (`400`, `414`,
+    /// `431`, `header-timeout`).
+    pub fn rejected(&self, kind: &'static str) {
+        *lock(&self.rejected).entry(kind).or_default() += 1;
     }
 
     /// Counts one verdict given by `/v1/check`.
@@ -99,11 +126,29 @@ impl Metrics {
             "# HELP synthmark_http_in_flight Requests being answered now.\n# TYPE synthmark_http_in_flight gauge\nsynthmark_http_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP synthmark_connections_open Connections open now.\n# TYPE synthmark_connections_open gauge\nsynthmark_connections_open {}",
+            self.connections.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP synthmark_connections_refused_total Connections answered 503 and closed at the connection cap.\n# TYPE synthmark_connections_refused_total counter\nsynthmark_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP synthmark_http_rejected_total Requests rejected by the HTTP layer before routing, by kind.\n");
+        out.push_str("# TYPE synthmark_http_rejected_total counter\n");
+        for (kind, count) in lock(&self.rejected).iter() {
+            let _ = writeln!(
+                out,
+                "synthmark_http_rejected_total{{kind=\"{kind}\"}} {count}"
+            );
+        }
         out
     }
 }
 
-/// A request in flight; dropping it counts it out.
+/// A request or connection in flight; dropping it counts it out.
 pub struct InFlight<'a>(&'a AtomicI64);
 
 impl Drop for InFlight<'_> {
