@@ -349,7 +349,8 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The header must point at a first IFD inside the file whose entry table fits.
+/// The header must point at a first IFD inside the file whose entry table fits, and the chain
+/// of IFDs must end (a chain that loops back sends readers round forever).
 fn check_tiff(bytes: &[u8]) -> Result<(), String> {
     let order = ByteOrder::of_tiff(bytes).ok_or("not a TIFF header")?;
     let ifd = order.u32_at(bytes, 4).ok_or("the header is cut off")?;
@@ -361,6 +362,20 @@ fn check_tiff(bytes: &[u8]) -> Result<(), String> {
         .ok_or("the first IFD lies past the end of the file")?;
     if entries == 0 || ifd + 2 + entries * 12 + 4 > bytes.len() {
         return Err("the first IFD runs past the end of the file".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut next = ifd;
+    while next != 0 {
+        if !seen.insert(next) {
+            return Err(format!("the chain of IFDs loops back to byte {next}"));
+        }
+        let Some(count) = order.u16_at(bytes, next) else {
+            break; // a later IFD past the end: readers stop there
+        };
+        match order.u32_at(bytes, next + 2 + count * 12) {
+            Some(offset) => next = offset,
+            None => break,
+        }
     }
     Ok(())
 }
@@ -400,42 +415,63 @@ fn check_gif(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Top-level boxes must chain to the end of the file; an image needs `meta` and `mdat`.
-fn check_bmff(bytes: &[u8]) -> Result<(), String> {
-    let mut pos = 0;
-    let (mut meta, mut mdat) = (false, false);
-    while pos < bytes.len() {
+/// A box's type and where its body starts and ends.
+type BoxSpan<'a> = (&'a [u8], usize, usize);
+
+/// The boxes in `bytes[start..end]`, or where they stop chaining.
+fn bmff_boxes(bytes: &[u8], start: usize, end: usize) -> Result<Vec<BoxSpan<'_>>, String> {
+    let mut boxes = Vec::new();
+    let mut pos = start;
+    while pos < end {
         let size32 =
             be_u32(bytes, pos).ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
         let kind = bytes
             .get(pos + 4..pos + 8)
+            .filter(|_| pos + 8 <= end)
             .ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
-        let size = match size32 {
-            0 => bytes.len() - pos,
+        let (size, header) = match size32 {
+            0 => (end - pos, 8),
             1 => {
                 let b: [u8; 8] = bytes
                     .get(pos + 8..pos + 16)
                     .and_then(|s| s.try_into().ok())
                     .ok_or_else(|| format!("box header at byte {pos} is cut off"))?;
-                usize::try_from(u64::from_be_bytes(b)).map_err(|_| "box too large".to_string())?
+                let size = usize::try_from(u64::from_be_bytes(b))
+                    .map_err(|_| "box too large".to_string())?;
+                (size, 16)
             }
-            n => n,
+            n => (n, 8),
         };
-        if size < 8 || pos.checked_add(size).is_none_or(|end| end > bytes.len()) {
+        if size < header || pos.checked_add(size).is_none_or(|box_end| box_end > end) {
             return Err(format!(
-                "box '{}' at byte {pos} runs past the end of the file",
+                "box '{}' at byte {pos} runs past the end of its container",
                 String::from_utf8_lossy(kind)
             ));
         }
-        meta |= kind == b"meta";
-        mdat |= kind == b"mdat";
+        boxes.push((kind, pos + header, pos + size));
         pos += size;
     }
-    match (meta, mdat) {
-        (true, true) => Ok(()),
-        (false, _) => Err("no 'meta' box".into()),
-        (_, false) => Err("no 'mdat' box (the image data is missing)".into()),
+    Ok(boxes)
+}
+
+/// Top-level boxes must chain to the end of the file; an image needs `mdat` and a `meta` box
+/// whose own boxes chain and include its handler (`hdlr`).
+fn check_bmff(bytes: &[u8]) -> Result<(), String> {
+    let boxes = bmff_boxes(bytes, 0, bytes.len())?;
+    if !boxes.iter().any(|(kind, ..)| *kind == b"mdat") {
+        return Err("no 'mdat' box (the image data is missing)".into());
     }
+    let (_, meta_start, meta_end) = *boxes
+        .iter()
+        .find(|(kind, ..)| *kind == b"meta")
+        .ok_or("no 'meta' box")?;
+    // `meta` is a full box: version and flags, then its children.
+    let children = bmff_boxes(bytes, meta_start + 4, meta_end)
+        .map_err(|reason| format!("the 'meta' box is corrupt: {reason}"))?;
+    if !children.iter().any(|(kind, ..)| *kind == b"hdlr") {
+        return Err("the 'meta' box has no handler ('hdlr')".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -500,6 +536,41 @@ mod tests {
         );
         jpeg.extend_from_slice(&[0xFF, 0xD9]);
         assert_eq!(Format::identify(&jpeg).unwrap(), Format::Jpeg);
+    }
+
+    #[test]
+    fn images_without_pixels_and_looping_containers_are_malformed() {
+        let chunk = |kind: &[u8; 4], data: &[u8]| {
+            let mut c = (data.len() as u32).to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend_from_slice(data);
+            c.extend_from_slice(&crc32fast::hash(&c[4..]).to_be_bytes());
+            c
+        };
+        let png = |width: u32, idat: bool| {
+            let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+            let mut ihdr = width.to_be_bytes().to_vec();
+            ihdr.extend_from_slice(&8u32.to_be_bytes());
+            ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+            png.extend(chunk(b"IHDR", &ihdr));
+            if idat {
+                png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0, 0, 0, 0, 1]));
+            }
+            png.extend(chunk(b"IEND", &[]));
+            png
+        };
+        assert!(Format::identify(&png(8, true)).is_ok());
+        assert!(Format::identify(&png(0, true)).is_err(), "0 pixels wide");
+        assert!(Format::identify(&png(8, false)).is_err(), "no IDAT");
+        // A TIFF whose one IFD names itself as the next.
+        let mut tiff = b"II*\0\x08\0\0\0\x01\0".to_vec();
+        tiff.extend_from_slice(&[0x00, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0]);
+        tiff.extend_from_slice(&8u32.to_le_bytes());
+        let err = Format::identify(&tiff).unwrap_err().to_string();
+        assert!(err.contains("loops"), "{err}");
+        tiff.truncate(tiff.len() - 4);
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        assert!(Format::identify(&tiff).is_ok());
     }
 
     #[test]

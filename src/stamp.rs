@@ -192,6 +192,9 @@ pub struct Stamped {
     pub warnings: Vec<String>,
 }
 
+/// A registry entry for a stamped output, not logged yet, and the registry it goes to.
+type Unlogged<'a> = (&'a Registry, Entry);
+
 /// A temporary file a crashed run left behind, now removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleFile {
@@ -268,7 +271,7 @@ impl Stamper {
         input: &[u8],
         title: &str,
         options: &StampOptions,
-    ) -> Result<(Stamped, Option<(&Registry, Entry)>), StampError> {
+    ) -> Result<(Stamped, Option<Unlogged<'_>>), StampError> {
         let format = Format::identify(input)?;
         let mut warnings = Vec::new();
         let involvement = options.involvement;

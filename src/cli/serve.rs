@@ -66,7 +66,8 @@ pub struct Args {
     #[arg(long, env = "SYNTHMARK_WORKERS", value_name = "N")]
     workers: Option<usize>,
     /// Memory in megabytes that checks may hold at once (uploads and decoded pixels); stamping
-    /// has its own budget (`[serve] stamp_memory_mb`, default 384). Default: 512.
+    /// has its own budget (`[serve] stamp_memory_mb`). Default: a quarter of the machine's or
+    /// container's memory, 256 to 1024 (stamping: an eighth, 192 to 768).
     #[arg(long, env = "SYNTHMARK_MEMORY_MB", value_name = "MB")]
     memory_mb: Option<u64>,
     /// Connections open at once; more are answered 503. Default: 512.

@@ -118,7 +118,7 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP synthmark_overloaded_total Requests refused with 503 because every worker was busy.\n# TYPE synthmark_overloaded_total counter\nsynthmark_overloaded_total {}",
+            "# HELP synthmark_overloaded_total Requests refused with 503 because every worker, or the memory they need, was taken.\n# TYPE synthmark_overloaded_total counter\nsynthmark_overloaded_total {}",
             self.overloaded.load(Ordering::Relaxed)
         );
         let _ = writeln!(

@@ -19,7 +19,8 @@
 //! estimate of [`crate::ImageInfo`]) is reserved from a budget before it is allocated, so the
 //! service's resident memory stays below `base + check_memory + stamp_memory +
 //! max_connections × 64 KiB` (base ≈ 40 MB: code, the C2PA context, the runtime; 64 KiB: a
-//! connection's read and write buffers).
+//! connection's read and write buffers). With the defaults on a machine of 8 GB or more:
+//! 40 MB + 1 GiB + 768 MiB + 32 MiB ≈ 1.9 GB.
 
 mod admission;
 mod connections;
@@ -57,10 +58,12 @@ pub struct Settings {
     pub workers: usize,
     /// Requests stamped at once (authorised requests only). Default: the number of cores.
     pub stamp_workers: usize,
-    /// Memory that anonymous checks may hold at once: their bodies and their decoded pixels.
-    /// Default: 512 MiB.
+    /// Memory that anonymous checks may hold at once: their bodies and their decoding
+    /// estimates. Default: a quarter of the machine's (or the container's) memory, between
+    /// 256 MiB and 1 GiB (1 GiB admits a 40 MP image).
     pub check_memory_bytes: u64,
-    /// Memory that stamping may hold at once. Default: 384 MiB.
+    /// Memory that stamping may hold at once. Default: an eighth of the memory, between
+    /// 192 MiB and 768 MiB (768 MiB admits a 40 MP 8-bit image).
     pub stamp_memory_bytes: u64,
     /// Time a client has to send a request's headers, and that an idle keep-alive connection
     /// stays open. Default: 10 s.
@@ -78,7 +81,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let check_memory_bytes: u64 = 512 << 20;
+        let memory = machine_memory();
+        let check_memory_bytes = memory.map_or(1 << 30, |m| (m / 4).clamp(256 << 20, 1 << 30));
+        let stamp_memory_bytes = memory.map_or(768 << 20, |m| (m / 8).clamp(192 << 20, 768 << 20));
         Settings {
             max_body_bytes: 50 << 20,
             limits: Limits::default(),
@@ -87,12 +92,30 @@ impl Default for Settings {
             workers: default_workers(cores, check_memory_bytes),
             stamp_workers: cores.max(1),
             check_memory_bytes,
-            stamp_memory_bytes: 384 << 20,
+            stamp_memory_bytes,
             header_timeout: Duration::from_secs(10),
             max_connections: 512,
             min_upload_rate: 16 << 10,
             upload_grace: Duration::from_secs(5),
         }
+    }
+}
+
+/// The memory this process may use: the container's limit (cgroup v2, then v1) when there is
+/// one, else the machine's total.
+fn machine_memory() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    let total = read("/proc/meminfo").and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    match (cgroup, total) {
+        (Some(limit), Some(total)) => Some(limit.min(total)),
+        (limit, total) => limit.or(total),
     }
 }
 

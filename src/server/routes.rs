@@ -103,8 +103,6 @@ fn deadline(service: &Service) -> tokio::time::Instant {
 struct CheckParams {
     /// `false`: metadata and credentials only, no pixel layers (faster).
     watermark: Option<bool>,
-    /// The same as `watermark`, by its newer name.
-    pixels: Option<bool>,
 }
 
 async fn check(
@@ -126,7 +124,7 @@ async fn check(
     let admission = &service.checking;
     let mut reservation = Default::default();
     let upload = read_image(&service, admission, &mut reservation, request, deadline).await?;
-    let pixels = params.pixels.or(params.watermark).unwrap_or(true);
+    let pixels = params.watermark.unwrap_or(true);
     // Without pixel layers, only PNG and WebP are decoded (for stealth metadata).
     let decodes = pixels || matches!(upload.format, Format::Png | Format::Webp);
     let need = upload
