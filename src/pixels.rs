@@ -13,6 +13,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbaImage};
 
 use crate::format::Format;
+use crate::jpeg_layout;
 use crate::limits::Limits;
 
 /// What an image's header says, read without decoding pixels.
@@ -170,6 +171,11 @@ pub fn decode(format: Format, bytes: &[u8], limits: &Limits) -> Result<DynamicIm
     let mut decoder = decoder(format, bytes)?;
     let info = info_of(&decoder);
     info.within(limits)?;
+    if format == Format::Jpeg
+        && jpeg_layout::read(bytes).is_some_and(|l| l.is_sequential_non_interleaved())
+    {
+        return decode_one_component_per_scan(bytes, &info);
+    }
     // The decoder's own allocation limit backs up the header check (a little above the pixel
     // buffer for its working rows and tables).
     let mut decoder_limits = image::Limits::default();
@@ -178,6 +184,37 @@ pub fn decode(format: Format, bytes: &[u8], limits: &Limits) -> Result<DynamicIm
         .set_limits(decoder_limits)
         .map_err(|e| failure(format, e))?;
     DynamicImage::from_decoder(decoder).map_err(|e| failure(format, e))
+}
+
+/// A sequential JPEG with one component per scan, by `jpeg-decoder` (see [`jpeg_layout`]),
+/// within the buffer the header check allowed.
+fn decode_one_component_per_scan(
+    bytes: &[u8],
+    info: &ImageInfo,
+) -> Result<DynamicImage, DecodeError> {
+    use jpeg_decoder::PixelFormat;
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder
+        .set_max_decoding_buffer_size(usize::try_from(info.decoded_bytes()).unwrap_or(usize::MAX));
+    let corrupt = |e: jpeg_decoder::Error| DecodeError::Corrupt(e.to_string());
+    let pixels = decoder.decode().map_err(corrupt)?;
+    let meta = decoder
+        .info()
+        .ok_or_else(|| DecodeError::Corrupt("no frame header".into()))?;
+    let (width, height) = (u32::from(meta.width), u32::from(meta.height));
+    let short = || DecodeError::Corrupt("fewer pixels than the header says".into());
+    match meta.pixel_format {
+        PixelFormat::RGB24 => image::RgbImage::from_raw(width, height, pixels)
+            .map(DynamicImage::ImageRgb8)
+            .ok_or_else(short),
+        PixelFormat::L8 => image::GrayImage::from_raw(width, height, pixels)
+            .map(DynamicImage::ImageLuma8)
+            .ok_or_else(short),
+        other => Err(DecodeError::Unsupported(
+            Format::Jpeg,
+            format!("{other:?} JPEG with one component per scan"),
+        )),
+    }
 }
 
 /// The pixels of one image for the checker, decoded on first use and kept as 8-bit RGBA.

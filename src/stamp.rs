@@ -607,6 +607,20 @@ fn edit_pixels(
         quality: mark.and_then(|m| m.quality),
     });
     match bytes {
+        // The mark is declared in the manifest only when it reads back from the very bytes
+        // written (a lossy re-encode at a low quality could take it away).
+        Ok(bytes)
+            if existing.is_none()
+                && watermark.is_some_and(|id| !reads_back(format, &bytes, id, options)) =>
+        {
+            Ok(EditedPixels {
+                bytes: label.is_some().then_some(bytes),
+                watermark: None,
+                watermark_skipped: Some(
+                    "the watermark did not survive re-encoding (is the quality too low?)".into(),
+                ),
+            })
+        }
         Ok(bytes) => Ok(EditedPixels {
             bytes: Some(bytes),
             watermark,
@@ -619,6 +633,14 @@ fn edit_pixels(
             watermark_skipped: existing.is_none().then(|| err.to_string()),
         }),
     }
+}
+
+/// Whether the watermark carrying `id` is found in the encoded `bytes`.
+fn reads_back(format: Format, bytes: &[u8], id: AssetId, options: &StampOptions) -> bool {
+    pixels::decode(format, bytes, &options.limits)
+        .ok()
+        .and_then(|image| watermark::detect(&image))
+        .is_some_and(|found| found.asset_id == id)
 }
 
 /// A JPEG thumbnail of the image, for formats this build decodes within `limits`.

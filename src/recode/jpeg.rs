@@ -1,9 +1,19 @@
-//! JPEG: decoded by `image`, re-encoded by `jpeg-encoder` (optimised Huffman tables) at the
-//! input's estimated quality with its chroma subsampling and progressive mode, then the input's
-//! own metadata segments are put back in their original order.
+//! JPEG: decoded by `image`, re-encoded by `jpeg-encoder` with the input's own quantisation
+//! tables (or, when they cannot be reused, its estimated quality), chroma subsampling and
+//! progressive mode, then the input's own metadata segments are put back in their original order.
+//!
+//! Three choices keep the output close to the input and readable everywhere:
+//! - baseline output is *interleaved* (one scan, standard Huffman tables). `jpeg-encoder` writes
+//!   one scan per component when asked for optimised tables, and `image`'s decoder (zune-jpeg)
+//!   misplaces the chroma of such subsampled files, which once made a stamped 4:2:0 JPEG lose its
+//!   own watermark (see [`crate::pixels`] for how such files already in the wild are decoded);
+//! - chroma is box-averaged before subsampling, as libjpeg does (not the top-left sample);
+//! - component ids are 1, 2, 3 (JFIF's), not `jpeg-encoder`'s 0, 1, 2.
 
 use image::DynamicImage;
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+use jpeg_encoder::{
+    ChromaSubsamplingMethod, ColorType, Encoder, QuantizationTableType, SamplingFactor,
+};
 
 use crate::format::Format;
 use crate::limits::Limits;
@@ -32,6 +42,9 @@ struct Layout<'a> {
     luma_sampling: (u8, u8),
     progressive: bool,
     luma_table_sum: Option<u32>,
+    /// The quantisation table (natural order) of the first component and of the second, when
+    /// both are 8-bit tables the encoder can reuse.
+    tables: Option<([u16; 64], [u16; 64])>,
 }
 
 fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
@@ -41,7 +54,10 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
         luma_sampling: (2, 2),
         progressive: false,
         luma_table_sum: None,
+        tables: None,
     };
+    let mut defined: [Option<[u16; 64]>; 4] = [None; 4];
+    let mut table_of_component: Vec<usize> = Vec::new();
     let mut pos = 2;
     while pos + 4 <= bytes.len() {
         if bytes[pos] != 0xFF {
@@ -69,6 +85,13 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
                 if let Some(&factors) = body.get(7) {
                     layout.luma_sampling = (factors >> 4, factors & 0x0F);
                 }
+                table_of_component = body
+                    .get(6..)
+                    .unwrap_or_default()
+                    .chunks_exact(3)
+                    .take(usize::from(layout.components))
+                    .map(|c| usize::from(c[2] & 0x03))
+                    .collect();
             }
             0xDB => {
                 let mut at = 0;
@@ -76,12 +99,24 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
                     let (precision, id) = (body[at] >> 4, body[at] & 0x0F);
                     let width = if precision == 0 { 1 } else { 2 };
                     let values = body.get(at + 1..at + 1 + 64 * width).unwrap_or_default();
-                    if id == 0 && values.len() == 64 * width {
-                        let sum = values
+                    if values.len() == 64 * width {
+                        let zigzag: Vec<u16> = values
                             .chunks(width)
-                            .map(|v| v.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)))
-                            .sum();
-                        layout.luma_table_sum = Some(sum);
+                            .map(|v| v.iter().fold(0u16, |acc, &b| (acc << 8) | u16::from(b)))
+                            .collect();
+                        if id == 0 {
+                            layout.luma_table_sum =
+                                Some(zigzag.iter().map(|&v| u32::from(v)).sum());
+                        }
+                        if precision == 0 && zigzag.iter().all(|&v| v > 0) {
+                            let mut natural = [0u16; 64];
+                            for (k, &v) in zigzag.iter().enumerate() {
+                                natural[usize::from(ZIGZAG[k])] = v;
+                            }
+                            defined[usize::from(id & 0x03)] = Some(natural);
+                        } else {
+                            defined[usize::from(id & 0x03)] = None;
+                        }
                     }
                     at += 1 + 64 * width;
                 }
@@ -90,8 +125,21 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
         }
         pos = end;
     }
+    let table = |component: usize| table_of_component.get(component).and_then(|&t| defined[t]);
+    layout.tables = match layout.components {
+        1 => table(0).map(|luma| (luma, luma)),
+        3 => table(0).zip(table(1)),
+        _ => None,
+    };
     Ok(layout)
 }
+
+/// Position in natural (row-major) order of the k-th coefficient in zig-zag order.
+const ZIGZAG: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
 
 /// The IJG quality whose luminance table has the same total as the input's.
 fn estimated_quality(table_sum: u32) -> u8 {
@@ -127,8 +175,18 @@ pub(super) fn encode(
         .unwrap_or(DEFAULT_QUALITY);
     let mut encoded = Vec::with_capacity(original.len() + original.len() / 4);
     let mut encoder = Encoder::new(&mut encoded, quality);
-    encoder.set_optimized_huffman_tables(true);
+    // Optimised tables make `jpeg-encoder` write a baseline file one component per scan (see
+    // the module comment); progressive files have per-component scans anyway.
+    encoder.set_optimized_huffman_tables(layout.progressive);
     encoder.set_progressive(layout.progressive);
+    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+    if let (None, Some((luma, chroma))) = (options.quality, layout.tables) {
+        // Re-quantising on the input's own grid loses the least.
+        encoder.set_quantization_tables(
+            QuantizationTableType::Custom(Box::new(luma)),
+            QuantizationTableType::Custom(Box::new(chroma)),
+        );
+    }
     let (h, v) = layout.luma_sampling;
     encoder
         .set_sampling_factor(SamplingFactor::from_factors(h, v).unwrap_or(SamplingFactor::F_2_2));
@@ -148,7 +206,68 @@ pub(super) fn encode(
             .encode(image.to_rgb8().as_raw(), width, height, ColorType::Rgb)
             .map_err(fail)?;
     }
-    Ok(with_metadata(&encoded, &layout.metadata))
+    let mut out = with_metadata(&encoded, &layout.metadata);
+    renumber_components(&mut out);
+    Ok(out)
+}
+
+/// Rewrites `jpeg-encoder`'s component ids 0, 1, 2 (in SOF and every SOS) as JFIF's 1, 2, 3.
+/// Files whose first component is not 0 are left as they are.
+fn renumber_components(jpeg: &mut [u8]) {
+    let mut pos = 2;
+    let mut zero_based = false;
+    while pos + 4 <= jpeg.len() {
+        if jpeg[pos] != 0xFF {
+            return;
+        }
+        let marker = jpeg[pos + 1];
+        if marker == 0xD9 {
+            return;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+        let Some(segment) = jpeg.get_mut(pos + 4..pos + 2 + len) else {
+            return;
+        };
+        match marker {
+            0xC0..=0xC2 => {
+                let count = usize::from(*segment.get(5).unwrap_or(&0));
+                if segment.get(6) != Some(&0) {
+                    return;
+                }
+                zero_based = true;
+                for c in segment
+                    .get_mut(6..)
+                    .unwrap_or_default()
+                    .chunks_exact_mut(3)
+                    .take(count)
+                {
+                    c[0] += 1;
+                }
+            }
+            0xDA if zero_based => {
+                let count = usize::from(*segment.first().unwrap_or(&0));
+                for c in segment
+                    .get_mut(1..)
+                    .unwrap_or_default()
+                    .chunks_exact_mut(2)
+                    .take(count)
+                {
+                    c[0] += 1;
+                }
+            }
+            _ => {}
+        }
+        pos += 2 + len;
+        if marker == 0xDA {
+            // Skip the entropy-coded data: up to the next marker that is not a stuffed 0xFF00
+            // or a restart marker.
+            let is_marker =
+                |at: usize| jpeg[at] == 0xFF && !matches!(jpeg[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF);
+            while pos + 1 < jpeg.len() && !is_marker(pos) {
+                pos += 1;
+            }
+        }
+    }
 }
 
 /// SOI, the original's metadata segments, then the new encoding minus its own SOI and JFIF APP0
@@ -172,6 +291,30 @@ fn with_metadata(encoded: &[u8], metadata: &[&[u8]]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 4:2:0 baseline JPEG as Pillow writes it by default (quality 95).
+    const PILLOW_420: &[u8] = include_bytes!("../../tests/fixtures/inputs/pillow-420-q95.jpg");
+
+    #[test]
+    fn the_rewrite_keeps_the_inputs_tables_and_is_interleaved_with_jfif_ids() {
+        let input = layout(PILLOW_420).unwrap();
+        assert_eq!((input.components, input.luma_sampling), (3, (2, 2)));
+        assert!(input.tables.is_some());
+        let image = decode(PILLOW_420, &Limits::default()).unwrap();
+        let out = encode(PILLOW_420, &image, EncodeOptions::default()).unwrap();
+        let output = layout(&out).unwrap();
+        assert_eq!(output.tables, input.tables);
+        assert_eq!(output.luma_sampling, (2, 2));
+        let scan = crate::jpeg_layout::read(&out).unwrap();
+        assert_eq!((scan.components, scan.first_scan_components), (3, 3));
+        // Component ids 1, 2, 3 in the frame header.
+        let sof = out.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        let ids: Vec<u8> = (0..3).map(|c| out[sof + 10 + 3 * c]).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        // An explicit quality replaces the tables.
+        let q60 = encode(PILLOW_420, &image, EncodeOptions { quality: Some(60) }).unwrap();
+        assert_ne!(layout(&q60).unwrap().tables, input.tables);
+    }
 
     #[test]
     fn quality_is_estimated_from_the_luma_table() {

@@ -23,6 +23,7 @@ use super::pattern::{collapse, Pattern, TILE};
 use super::payload::{decode, unpack, AssetId, CODED_BITS};
 use super::plane::Plane;
 use super::spectrum::{conjugate_spectrum, correlate, whitened_autocorrelation, Fft2};
+use super::visibility;
 
 /// At most this many hypotheses are decoded per image (the false-positive bound depends on it).
 pub const MAX_DECODES: usize = 8;
@@ -44,10 +45,11 @@ const ACF_PAIRS: usize = 6;
 /// Zooms from the axis-aligned scan turned into hypotheses.
 const SCAN_ZOOMS: usize = 3;
 
-/// The high-passed plane is divided by its local RMS over a square of this radius, with this
-/// floor (luma steps) and clip (see [`Plane::locally_normalised`]).
-const NORMALISE_RADIUS: usize = 4;
+/// The high-passed plane is divided by its local RMS (over the visibility model's window), with
+/// this floor (luma steps) and clip.
 const NORMALISE_FLOOR: f32 = 0.5;
+/// The power of the local activity the listening weight divides by (see [`listening_plane`]).
+const WEIGHT_POWER: f32 = 1.5;
 const NORMALISE_CLIP: f32 = 3.0;
 
 /// A watermark found in an image.
@@ -120,10 +122,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
     let Ok((cw, ch)) = canonical_size(width, height, super::MIN_DETECT_SIDE) else {
         return none;
     };
-    let high = Plane::luma(image)
-        .resized(cw, ch)
-        .high_pass()
-        .locally_normalised(NORMALISE_RADIUS, NORMALISE_FLOOR, NORMALISE_CLIP);
+    let high = listening_plane(&Plane::luma(image).resized(cw, ch));
     let pattern = Pattern::new();
     let fft = Fft2::new(TILE, TILE);
     let pilot = conjugate_spectrum(&fft, &pattern.pilot_tile());
@@ -183,6 +182,35 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         }
     }
     analysis
+}
+
+/// The plane the detector folds: the high-passed canonical luma divided by its local RMS (the
+/// host image is the noise we fight, far stronger in texture than in smooth areas), then
+/// weighted by the visibility model's texture mask, which is where the embedder put the mark: a
+/// matched filter, so smooth areas (where the mark is faint and compression noise is not) add
+/// little noise to the fold.
+fn listening_plane(luma: &Plane) -> Plane {
+    let high = luma.high_pass();
+    let activity = visibility::activity(&high);
+    let floor2 = NORMALISE_FLOOR * NORMALISE_FLOOR;
+    let data = high
+        .data
+        .iter()
+        .zip(&activity.data)
+        .map(|(&v, &a)| {
+            // The mark's expected amplitude over a power of the host's local activity (the
+            // noise the mark fights): between a plain local normalisation (power 1) and the
+            // matched filter (power 2), which over-trusts smooth areas once JPEG has quantised
+            // their faint mark away.
+            let weight = visibility::texture(a) / (a * a + floor2).powf(WEIGHT_POWER / 2.0);
+            (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP)
+        })
+        .collect();
+    Plane {
+        width: luma.width,
+        height: luma.height,
+        data,
+    }
 }
 
 /// Decodes one hypothesis; a detection if its payload passes the version and check bits.
@@ -562,6 +590,34 @@ mod tests {
     use super::*;
     use crate::layers::watermark::embed;
     use image::{DynamicImage, Rgb, RgbImage};
+
+    #[test]
+    fn the_listening_plane_evens_out_quiet_and_busy_areas_and_clips() {
+        // Left half: ±3 texture; right half: ±40 (plus a huge outlier that must be clipped).
+        let mut luma = Plane::new(128, 64);
+        for y in 0..64 {
+            for x in 0..128 {
+                let sign = if (x * 7 + y * 3) % 5 < 2 { 1.0 } else { -1.0 };
+                luma.data[y * 128 + x] = 128.0 + sign * if x < 64 { 3.0 } else { 40.0 };
+            }
+        }
+        luma.data[4 * 128 + 120] = 5000.0;
+        let plane = listening_plane(&luma);
+        let rms = |x0: usize| {
+            let values: Vec<f32> = (16..48)
+                .flat_map(|y| (x0..x0 + 32).map(move |x| (y, x)))
+                .map(|(y, x)| plane.data[y * 128 + x])
+                .collect();
+            (values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32).sqrt()
+        };
+        // A 13× louder host is only a few times louder once weighted.
+        let (quiet, busy) = (rms(16), rms(80));
+        assert!(
+            busy / quiet < 5.0 && busy / quiet > 0.2,
+            "{quiet} vs {busy}"
+        );
+        assert!(plane.data.iter().all(|v| v.abs() <= NORMALISE_CLIP));
+    }
 
     /// A deterministic textured test picture.
     pub(crate) fn picture(width: u32, height: u32) -> RgbImage {

@@ -1,6 +1,6 @@
-//! Embedding: the tile, scaled by a texture mask at the canonical scale, upsampled to the image's
-//! own size and added equally to every colour channel (a pure luma change; chroma is what JPEG
-//! throws away first).
+//! Embedding: the tile, shaped by the visibility model at the canonical scale, scaled so the
+//! mark alone stays within the quality target, upsampled to the image's own size and added
+//! equally to every colour channel (a pure luma change; chroma is what JPEG throws away first).
 
 use image::DynamicImage;
 
@@ -8,19 +8,28 @@ use super::canonical_size;
 use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
 use super::plane::Plane;
+use super::visibility;
 use super::WatermarkError;
 
-/// Mask radius: the local contrast is measured in a 9×9 canonical window.
-const MASK_RADIUS: usize = 4;
-/// Local standard deviation (0–255 scale) at which the mask reaches 1.
-const MASK_REFERENCE: f32 = 8.0;
-/// The mask never drops below this in flat areas (or the mark would vanish there) …
-const MASK_FLOOR: f32 = 0.45;
-/// … nor exceeds this in busy ones (or edges would ring).
-const MASK_CEILING: f32 = 1.6;
+/// The mark alone never costs more than this PSNR (RGB) on images whose short side is at least
+/// the canonical 512 px: its RMS is capped at 255 / 10^(42/20) ≈ 2.0 grey levels, whatever the
+/// strength asked for.
+pub const TARGET_PSNR: f32 = 42.0;
+/// On smaller images the chips are finer than a pixel pair and fragile, so the target eases
+/// linearly to this at the smallest watermarkable size.
+pub const SMALL_IMAGE_TARGET_PSNR: f32 = 40.0;
 
-/// Adds the watermark carrying `id` to `image` in place, at `strength` (the chip amplitude in
-/// 0–255 luma units at mask 1).
+/// The quality target for an image whose short side is `short` pixels.
+pub fn target_psnr(short: usize) -> f32 {
+    let small = super::MIN_SIDE as f32;
+    let full = super::CANONICAL as f32;
+    let t = ((short as f32 - small) / (full - small)).clamp(0.0, 1.0);
+    SMALL_IMAGE_TARGET_PSNR + t * (TARGET_PSNR - SMALL_IMAGE_TARGET_PSNR)
+}
+
+/// Adds the watermark carrying `id` to `image` in place. `strength` is the chip amplitude (0–255
+/// luma steps) where the visibility mask is 1; it is lowered for this image when the mark would
+/// otherwise cost more than [`target_psnr`].
 pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(), WatermarkError> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let (cw, ch) = canonical_size(width, height, super::MIN_SIDE)?;
@@ -28,23 +37,19 @@ pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(),
 
     let pattern = Pattern::new();
     let tile = expand(&pattern.chips(&encode(pack(id))));
-    let mean = luma.box_mean(MASK_RADIUS);
-    let squares = Plane {
-        data: luma.data.iter().map(|v| v * v).collect(),
-        ..luma.clone()
-    }
-    .box_mean(MASK_RADIUS);
-    let mut residual = Plane::new(cw, ch);
-    for y in 0..ch {
-        for x in 0..cw {
-            let i = y * cw + x;
-            let deviation = (squares.data[i] - mean.data[i] * mean.data[i])
-                .max(0.0)
-                .sqrt();
-            let mask = (deviation / MASK_REFERENCE).clamp(MASK_FLOOR, MASK_CEILING);
-            residual.data[i] = strength * mask * tile[(y % TILE) * TILE + x % TILE];
+    let mut residual = visibility::mask(&luma);
+    for (y, row) in residual.data.chunks_exact_mut(cw).enumerate() {
+        let tile_row = &tile[(y % TILE) * TILE..][..TILE];
+        for (x, value) in row.iter_mut().enumerate() {
+            *value *= tile_row[x % TILE];
         }
     }
+    let rms = (residual.data.iter().map(|v| v * v).sum::<f32>() / residual.data.len() as f32)
+        .sqrt()
+        .max(1e-6);
+    let limit = 255.0 / 10f32.powf(target_psnr(width.min(height)) / 20.0);
+    let gain = strength.min(limit / rms);
+    residual.data.iter_mut().for_each(|v| *v *= gain);
     add_to_colour(image, &residual.resized(width, height))
 }
 

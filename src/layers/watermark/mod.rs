@@ -17,11 +17,12 @@ mod pattern;
 mod payload;
 mod plane;
 mod spectrum;
+mod visibility;
 
 pub mod detect;
 
 pub use detect::{analyse, detect, Analysis, Detection};
-pub use embed::embed;
+pub use embed::{embed, target_psnr, TARGET_PSNR};
 pub use evidence::evidence;
 pub use payload::{pack, AssetId};
 
@@ -29,7 +30,7 @@ pub use payload::{pack, AssetId};
 /// soft-binding algorithm list, so it uses our own reverse-domain namespace.
 pub const ALGORITHM: &str = "org.synthmark.tiledss.1";
 /// Default embedding strength: the chip amplitude, in 0–255 luma steps, where the texture mask is 1.
-pub const DEFAULT_STRENGTH: f32 = 3.5;
+pub const DEFAULT_STRENGTH: f32 = 4.5;
 /// The short side of the canonical grid.
 const CANONICAL: usize = 512;
 /// Images whose short side is smaller cannot hold the mark reliably.

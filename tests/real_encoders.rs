@@ -1,0 +1,153 @@
+//! Inputs as providers' tools write them (tests/fixtures/inputs, made by Pillow and libjpeg's
+//! cjpeg with scripts/make-input-fixtures.py): every JPEG subsampling, baseline, progressive,
+//! non-interleaved and with restart markers, PNG 8/16-bit with alpha, WebP and TIFF. Each is
+//! stamped; the stamped file must carry the declared watermark (never a soft-binding mismatch),
+//! stay close to its input, and keep the mark after the real `exiftool -all=`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use image::DynamicImage;
+use synthmark::{
+    decode_image, CheckOptions, Checker, Finding, Format, Layer, Limits, Report, StampOptions,
+    Stamper, Verdict,
+};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inputs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 16, "fixtures missing in {}", dir.display());
+    files
+}
+
+fn watermark_ids(report: &Report) -> Vec<String> {
+    report
+        .evidence
+        .iter()
+        .filter(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
+        .filter_map(|e| e.value.clone())
+        .collect()
+}
+
+fn decoded(bytes: &[u8]) -> DynamicImage {
+    let format = Format::sniff(bytes).expect("an image");
+    decode_image(format, bytes, &Limits::default()).unwrap()
+}
+
+/// PSNR (RGB, 8-bit) of `b` against `a`.
+fn psnr(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    assert_eq!(a.dimensions(), b.dimensions());
+    let se: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    let mse = se / a.as_raw().len() as f64;
+    10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
+}
+
+fn exiftool_available() -> bool {
+    let found = Command::new("exiftool").arg("-ver").output().is_ok();
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "exiftool is missing; .ci/run installs it (libimage-exiftool-perl)"
+    );
+    found
+}
+
+#[test]
+fn every_input_made_by_real_encoders_carries_its_declared_watermark() {
+    let stamper = Stamper::new(
+        &dev_identity().signing_identity().unwrap(),
+        StampOptions::default(),
+    )
+    .unwrap();
+    let checker = Checker::new(&CheckOptions {
+        trust_anchors_pem: dev_identity().ca_pem.clone(),
+        ..CheckOptions::default()
+    })
+    .unwrap();
+    let strip = exiftool_available();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for path in fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let input = std::fs::read(&path).unwrap();
+        let stamped = stamper.stamp_bytes(&input, &name).unwrap();
+        let Some(id) = stamped.watermark.map(|id| id.to_string()) else {
+            failures.push(format!("{name}: not watermarked: {:?}", stamped.warnings));
+            continue;
+        };
+
+        // The stamped file itself: labelled, with the declared id, and no mismatch.
+        let report = checker.check_bytes(&stamped.bytes);
+        if report.verdict != Verdict::LabelledAi
+            || watermark_ids(&report) != [id.clone()]
+            || report
+                .evidence
+                .iter()
+                .any(|e| e.finding == Finding::SoftBindingMismatch)
+        {
+            failures.push(format!("{name}: stamped file: {report:#?}"));
+            continue;
+        }
+        // Close to the input (a chroma misplacement costs 20-30 dB; the mark about 42).
+        let quality = psnr(&decoded(&input), &decoded(&stamped.bytes));
+        if quality < 38.0 {
+            failures.push(format!("{name}: PSNR {quality:.1} dB against the input"));
+        }
+
+        // The real exiftool strips every metadata block it can write.
+        if strip {
+            let file = scratch.path().join(&name);
+            std::fs::write(&file, &stamped.bytes).unwrap();
+            let status = Command::new("exiftool")
+                .args(["-q", "-q", "-all=", "-overwrite_original"])
+                .arg(&file)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{name}: exiftool failed");
+            let report = checker.check_bytes(&std::fs::read(&file).unwrap());
+            if watermark_ids(&report) != [id.clone()] {
+                failures.push(format!("{name}: after exiftool -all=: {report:#?}"));
+            } else if report.verdict != Verdict::UnlabelledAi
+                && report.evidence.iter().all(|e| e.layer != Layer::C2pa)
+            {
+                failures.push(format!(
+                    "{name}: after exiftool -all=, {:?}: {}",
+                    report.verdict, report.explanation
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The decoder reads every encoder's layout (interleaved or one scan per component, restart
+/// markers, progressive, any subsampling) as the picture it is: each lossy colour fixture is close
+/// to the lossless PNG of the same render. Misplaced chroma costs 20–30 dB.
+#[test]
+fn every_jpeg_layout_decodes_to_the_picture_it_holds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inputs");
+    let reference = decoded(&std::fs::read(dir.join("pillow-rgb.png")).unwrap());
+    for path in fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let image = decoded(&std::fs::read(&path).unwrap());
+        let colour = image.color().has_color();
+        if !colour || image.width() != reference.width() || name.ends_with(".png") {
+            continue;
+        }
+        let quality = psnr(&reference, &image);
+        assert!(quality > 32.0, "{name}: {quality:.1} dB against the PNG");
+    }
+}
