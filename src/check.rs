@@ -319,6 +319,15 @@ fn explain(report: &Report) -> String {
                     "Metadata hidden in its pixels shows it was made with AI ({}), {ending}",
                     value(e)
                 ),
+                Some(e)
+                    if e.finding == Finding::RegistryMatch
+                        && e.code.as_deref() == Some(registry_evidence::AMBIGUOUS) =>
+                {
+                    format!(
+                        "It matches images this provider stamped as AI-generated, though not one entry for certain ({}); and no valid signed label is embedded in it.",
+                        e.detail
+                    )
+                }
                 Some(e) if e.finding == Finding::RegistryMatch => format!(
                     "It matches an image this provider stamped as AI-generated: {}; but no valid signed label is embedded in it.",
                     e.detail

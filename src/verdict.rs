@@ -150,7 +150,10 @@ pub enum Finding {
     /// watermark that the pixels no longer carry (`value` holds the watermark's asset id, if any).
     SoftBindingMismatch,
     /// The registry logged this image when it was stamped; its credentials were recovered
-    /// (`value` holds the asset id, or the stamped file's SHA-256).
+    /// (`value` holds the asset id, or the stamped file's SHA-256). With the code
+    /// `registry.ambiguous`, several entries fit and none is certain (shared asset id, equally
+    /// near fingerprints): still a registered output, but nothing was recovered (`value` holds
+    /// the watermark's asset id, if any).
     RegistryMatch,
     /// The registry could not be asked (`detail` says why); the verdict rests on the other layers.
     Unavailable,
@@ -354,6 +357,10 @@ mod tests {
         assert_eq!(d.rests_on, vec![Layer::Registry]);
         let both = decide(&[ev(Finding::AiSourceType), hit]);
         assert_eq!(both.rests_on, vec![Layer::C2pa, Layer::Registry]);
+        // Several entries fit and none was recovered: still a registered (AI) output.
+        let ambiguous = Evidence::new(Layer::Registry, Finding::RegistryMatch, "shared id")
+            .with_code("registry.ambiguous");
+        assert_eq!(decide(&[ambiguous]).verdict, Verdict::UnlabelledAi);
         let down = Evidence::new(Layer::Registry, Finding::Unavailable, "down");
         assert_eq!(decide(&[down]).verdict, Verdict::NoSignal);
     }

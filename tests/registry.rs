@@ -2,6 +2,8 @@
 //! mock), through the library and through separate `synthmark` processes.
 
 mod common;
+#[path = "registry/shared_asset_ids.rs"]
+mod shared_asset_ids;
 
 use std::io::Cursor;
 use std::path::Path;

@@ -216,6 +216,51 @@ fn stamping_needs_a_valid_token_and_returns_a_labelled_image() {
 }
 
 #[test]
+fn a_manifest_asked_for_by_a_shared_asset_id_is_a_conflict() {
+    // Two outputs drew the same 40-bit asset id; a third has another.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.sqlite");
+    let registry = synthmark::registry::Registry::open_sqlite(&path).unwrap();
+    let entry = |asset_id: &str, seed: u8| synthmark::registry::Entry {
+        asset_id: Some(asset_id.to_string()),
+        sha256: [seed; 32],
+        fingerprint: None,
+        format: "image/png".into(),
+        generator: None,
+        manifest_store: vec![seed; 64],
+        created_at: 0,
+    };
+    registry
+        .register_all(&[
+            entry("00000000ab", 1),
+            entry("00000000ab", 2),
+            entry("00000000cd", 3),
+        ])
+        .unwrap();
+    drop(registry);
+    let server = Server::start_with_registry(Some(path.to_str().unwrap()), &[]);
+    for id in ["00000000ab", "AB"] {
+        let (status, body) = get(&server.url(&format!("/v1/manifests/{id}")));
+        assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+        let error = json(&body);
+        assert_eq!(error["status"], 409);
+        assert_eq!(error["entries"], 2);
+        let message = error["error"].as_str().unwrap();
+        assert!(
+            message.contains("asset id 00000000ab is shared by 2 registry entries"),
+            "{message}"
+        );
+    }
+    // By SHA-256 each is one file; an unshared asset id is answered as before.
+    let (status, store) = get(&server.url(&format!("/v1/manifests/{}", "02".repeat(32))));
+    assert_eq!(status, 200);
+    assert_eq!(store, vec![2; 64]);
+    let (status, store) = get(&server.url("/v1/manifests/00000000cd"));
+    assert_eq!(status, 200);
+    assert_eq!(store, vec![3; 64]);
+}
+
+#[test]
 fn bad_uploads_get_json_errors_and_the_server_keeps_answering() {
     let server = Server::start(&["--max-body-mb", "1", "--max-megapixels", "1"]);
     let check = server.url("/v1/check");

@@ -166,6 +166,21 @@ fn check_and_recover(
                     report.path.as_deref().unwrap_or("-")
                 );
             }
+            None if !global.quiet => {
+                // In the registry, but several entries fit: writing one of them could hand
+                // back another image's credentials.
+                if let Some(ambiguous) = report
+                    .evidence
+                    .iter()
+                    .find(|e| e.code.as_deref() == Some(synthmark::registry::evidence::AMBIGUOUS))
+                {
+                    eprintln!(
+                        "not recovered: {}: {}",
+                        report.path.as_deref().unwrap_or("-"),
+                        ambiguous.detail
+                    );
+                }
+            }
             _ => {}
         }
         reports.push(report);

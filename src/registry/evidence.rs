@@ -1,13 +1,15 @@
 //! The registry as a checking layer: ask the registry about an image (by the asset id its
-//! watermark carries, by its SHA-256 and by its PDQ fingerprint), and turn a match into evidence
-//! with the recovered credentials' summary.
+//! watermark carries, by its SHA-256 and by its PDQ fingerprint), let [`choose`] decide which
+//! entry it is, and turn that into evidence with the recovered credentials' summary, or into an
+//! ambiguous match that recovers nothing.
 
 use std::sync::Arc;
 
 use c2pa::Context;
 use serde::Serialize;
 
-use super::{hex, Match, Query, Registry};
+use super::choice::{choose, Choice, Chosen};
+use super::{hex, Query, Registry};
 use crate::format::Format;
 use crate::layers::c2pa::detect;
 use crate::layers::fingerprint::pdq_dihedral;
@@ -22,6 +24,13 @@ pub struct Recovered {
     /// The asset id of the stamped output, when it was watermarked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<String>,
+    /// Bits between the stamped output's PDQ fingerprint and this image's, when both are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_distance: Option<u32>,
+    /// How many other registry entries carry the same asset id (40-bit ids collide at scale);
+    /// the fingerprint or the file's hash told them apart.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub others_sharing_asset_id: usize,
     /// SHA-256 of the stamped output (the file the credentials are bound to).
     pub sha256: String,
     /// The active manifest's label.
@@ -86,19 +95,24 @@ pub fn evidence(
         Ok(matches) => matches,
         Err(err) => return unavailable(&err.to_string()),
     };
-    let Some(best) = matches.first() else {
-        return RegistryFindings::default();
+    let chosen = match choose(&query, &matches) {
+        Choice::NotFound => return RegistryFindings::default(),
+        Choice::Ambiguous { reason } => return ambiguous(reason, query.asset_id),
+        Choice::Recovered(chosen) => chosen,
     };
-    let recovered = recover(context, format, bytes, best);
+    let recovered = recover(context, format, bytes, &chosen);
     // The registry's location stays out of the report: a public service would otherwise show
     // its database address to everyone who checks an image.
+    let how = match &chosen.note {
+        Some(note) => format!("matched by {}; {note}", recovered.matched_by),
+        None => format!("matched by {}", recovered.matched_by),
+    };
     let mut detail = format!(
-        "credentials recovered from the registry (matched by {}): {}",
-        recovered.matched_by,
+        "credentials recovered from the registry ({how}): {}",
         summary(&recovered)
     );
-    if matches.len() > 1 {
-        let more = matches.len() - 1;
+    let more = matches.len() - 1 - recovered.others_sharing_asset_id;
+    if more > 0 {
         let (noun, verb) = if more == 1 {
             ("entry", "matches")
         } else {
@@ -118,6 +132,21 @@ pub fn evidence(
     }
 }
 
+/// The image is in the registry, but which entry it is cannot be told: a registry match (it is
+/// a registered output either way) without credentials.
+fn ambiguous(reason: String, asset_id: Option<String>) -> RegistryFindings {
+    let mut evidence =
+        Evidence::new(Layer::Registry, Finding::RegistryMatch, reason).with_code(AMBIGUOUS);
+    evidence.value = asset_id;
+    RegistryFindings {
+        evidence: vec![evidence],
+        recovered: None,
+    }
+}
+
+/// The code of a registry match that recovered nothing because several entries fit.
+pub const AMBIGUOUS: &str = "registry.ambiguous";
+
 /// The note for a registry that could not be asked.
 pub fn unavailable(reason: &str) -> RegistryFindings {
     RegistryFindings {
@@ -130,9 +159,9 @@ pub fn unavailable(reason: &str) -> RegistryFindings {
     }
 }
 
-/// The match's entry, with signer, trust and source type read from its manifest store.
-fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], found: &Match) -> Recovered {
-    let entry = &found.stored.entry;
+/// The chosen entry, with signer, trust and source type read from its manifest store.
+fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], chosen: &Chosen<'_>) -> Recovered {
+    let entry = &chosen.found.stored.entry;
     let stamped_at = time::OffsetDateTime::from_unix_timestamp(entry.created_at)
         .ok()
         .and_then(|t| {
@@ -141,8 +170,10 @@ fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], found: &Match) 
         })
         .unwrap_or_else(|| entry.created_at.to_string());
     let mut recovered = Recovered {
-        matched_by: found.matched_by.to_string(),
+        matched_by: chosen.matched_by.to_string(),
         asset_id: entry.asset_id.clone(),
+        fingerprint_distance: chosen.found.fingerprint_distance,
+        others_sharing_asset_id: chosen.others_sharing_asset_id,
         sha256: hex(&entry.sha256),
         manifest: None,
         signer: None,
@@ -194,4 +225,8 @@ fn summary(recovered: &Recovered) -> String {
     }
     parts.push(format!("stamped {}", recovered.stamped_at));
     parts.join(", ")
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -14,6 +14,7 @@
 //! within one bit on at least one word (pigeonhole), so 16 × 17 indexed probes find every
 //! candidate without scanning the table.
 
+pub mod choice;
 pub mod evidence;
 pub mod import;
 mod postgres;
@@ -84,6 +85,9 @@ impl fmt::Display for MatchedBy {
 pub struct Match {
     pub stored: Stored,
     pub matched_by: MatchedBy,
+    /// Bits between the entry's PDQ fingerprint and the image's (or a rotation's or mirror's),
+    /// when both are known and matchable, however it was found.
+    pub fingerprint_distance: Option<u32>,
 }
 
 /// What is known about an image being checked.
@@ -117,8 +121,8 @@ pub enum RegistryError {
 pub trait Store: Send + Sync {
     /// Logs entries (in one transaction) and returns their ids.
     fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String>;
-    /// Entries whose watermark carried `asset_id`.
-    fn by_asset_id(&self, asset_id: &str) -> Result<Vec<Stored>, String>;
+    /// The first `limit` entries (oldest first) whose watermark carried `asset_id`.
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String>;
     /// Entries whose file had this SHA-256.
     fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String>;
     /// `(id, hash)` of every entry with a matchable fingerprint whose word `position` equals one
@@ -258,17 +262,32 @@ impl Registry {
         self.store.insert(entries).map_err(|e| self.error(e))
     }
 
-    /// Every entry matching the query, best first: asset id and exact hash before fingerprints,
-    /// fingerprints by distance.
+    /// Every entry matching the query: every entry sharing the asset id (oldest first, at most
+    /// [`choice::MAX_SHARING`] + 1, so that [`choice::choose`] can tell that the cap was
+    /// passed), then exact hashes, then the nearest fingerprints by distance. Each carries its
+    /// fingerprint's distance to the image when both are known; [`choice::choose`] decides which
+    /// one, if any, is the image's.
     pub fn find(&self, query: &Query) -> Result<Vec<Match>, RegistryError> {
         let mut found: Vec<Match> = Vec::new();
+        let image = query.fingerprint.filter(|d| d.original.is_matchable());
         let push = |stored: Stored, matched_by: MatchedBy, found: &mut Vec<Match>| {
             if !found.iter().any(|m| m.stored.id == stored.id) {
-                found.push(Match { stored, matched_by });
+                let fingerprint_distance = image
+                    .as_ref()
+                    .and_then(|image| distance(image, stored.entry.fingerprint.as_ref()));
+                found.push(Match {
+                    stored,
+                    matched_by,
+                    fingerprint_distance,
+                });
             }
         };
         if let Some(id) = &query.asset_id {
-            for stored in self.store.by_asset_id(id).map_err(|e| self.error(e))? {
+            let sharing = self
+                .store
+                .by_asset_id(id, choice::MAX_SHARING + 1)
+                .map_err(|e| self.error(e))?;
+            for stored in sharing {
                 push(stored, MatchedBy::AssetId, &mut found);
             }
         }
@@ -277,7 +296,7 @@ impl Registry {
                 push(stored, MatchedBy::Sha256, &mut found);
             }
         }
-        if let Some(dihedral) = query.fingerprint.filter(|d| d.original.is_matchable()) {
+        if let Some(dihedral) = image {
             // The nearest few are fetched (each with its manifest store), not every match.
             for (id, distance) in self
                 .nearest(&dihedral)?
@@ -330,7 +349,7 @@ impl Registry {
         let text = id_or_sha256.trim().to_ascii_lowercase();
         let mut ids: Vec<i64> = self
             .store
-            .by_asset_id(&text)
+            .by_asset_id(&text, usize::MAX)
             .map_err(|e| self.error(e))?
             .into_iter()
             .map(|s| s.id)
@@ -366,6 +385,16 @@ impl Registry {
     pub fn count(&self) -> Result<u64, RegistryError> {
         self.store.count().map_err(|e| self.error(e))
     }
+}
+
+/// Bits between a stored fingerprint and the image or its nearest rotation or mirror; `None`
+/// when there is no stored fingerprint or it is too unreliable to match on.
+fn distance(image: &Dihedral, stored: Option<&Fingerprint>) -> Option<u32> {
+    let stored = stored.filter(|f| f.is_matchable())?;
+    std::iter::once(image.original.hash)
+        .chain(image.variants)
+        .map(|hash| hash.distance(&stored.hash))
+        .min()
 }
 
 /// The multi-index probes for a set of hashes: for each word position, the word of every hash

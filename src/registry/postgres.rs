@@ -96,16 +96,19 @@ impl PostgresStore {
         Ok(client)
     }
 
+    /// At most `limit` entries meeting `condition`, oldest first.
     fn select(
         &self,
         condition: &str,
         value: &(dyn postgres::types::ToSql + Sync),
+        limit: usize,
     ) -> Result<Vec<Stored>, String> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .client()?
             .query(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id"),
-                &[value],
+                &format!("SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id LIMIT $2"),
+                &[value, &limit],
             )
             .map_err(|e| describe(&e))?;
         rows.iter().map(stored_from_row).collect()
@@ -239,12 +242,12 @@ impl Store for PostgresStore {
         Ok(ids)
     }
 
-    fn by_asset_id(&self, asset_id: &str) -> Result<Vec<Stored>, String> {
-        self.select("e.asset_id = $1", &asset_id)
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String> {
+        self.select("e.asset_id = $1", &asset_id, limit)
     }
 
     fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String> {
-        self.select("e.sha256 = $1", &&sha256[..])
+        self.select("e.sha256 = $1", &&sha256[..], usize::MAX)
     }
 
     fn fingerprint_candidates(
@@ -273,7 +276,7 @@ impl Store for PostgresStore {
     }
 
     fn get(&self, id: i64) -> Result<Option<Stored>, String> {
-        Ok(self.select("e.id = $1", &id)?.into_iter().next())
+        Ok(self.select("e.id = $1", &id, 1)?.into_iter().next())
     }
 
     fn delete(&self, ids: &[i64]) -> Result<u64, String> {

@@ -84,15 +84,22 @@ impl SqliteStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn select(&self, condition: &str, value: &dyn rusqlite::ToSql) -> Result<Vec<Stored>, String> {
+    /// At most `limit` entries meeting `condition`, oldest first.
+    fn select(
+        &self,
+        condition: &str,
+        value: &dyn rusqlite::ToSql,
+        limit: usize,
+    ) -> Result<Vec<Stored>, String> {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id"
+                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id LIMIT ?2"
             ))
             .map_err(|e| describe(&e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map([value], stored_from_row)
+            .query_map([value, &limit], stored_from_row)
             .map_err(|e| describe(&e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| describe(&e))
@@ -226,12 +233,12 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    fn by_asset_id(&self, asset_id: &str) -> Result<Vec<Stored>, String> {
-        self.select("e.asset_id = ?1", &asset_id)
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String> {
+        self.select("e.asset_id = ?1", &asset_id, limit)
     }
 
     fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String> {
-        self.select("e.sha256 = ?1", &&sha256[..])
+        self.select("e.sha256 = ?1", &&sha256[..], usize::MAX)
     }
 
     fn fingerprint_candidates(

@@ -21,6 +21,7 @@ use super::intake::{
     ApiError,
 };
 use super::Service;
+use crate::registry::choice::MAX_SHARING;
 use crate::registry::{parse_sha256, Query as RegistryQuery};
 use crate::{
     Corner, Format, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict,
@@ -368,6 +369,7 @@ async fn manifest(
             ))
         }
     };
+    let by_asset_id = query.asset_id.is_some();
     let Some(registry) = service.registry.clone() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -383,6 +385,26 @@ async fn manifest(
     )
     .await?
     .map_err(|e| registry_unavailable(&e))?;
+    // By SHA-256 every entry is the same file. By asset id, several entries may share it (40
+    // random bits collide at scale), and serving one of them could be another image's
+    // credentials: the client must ask by the file's SHA-256, or check the image itself.
+    if by_asset_id && found.len() > 1 {
+        let (count, entries) = if found.len() > MAX_SHARING {
+            (format!("more than {MAX_SHARING}"), None)
+        } else {
+            (found.len().to_string(), Some(found.len()))
+        };
+        let mut body = serde_json::json!({
+            "error": format!(
+                "asset id {id:0>10} is shared by {count} registry entries; ask by the file's SHA-256, or check the image (POST /v1/check), whose fingerprint tells them apart"
+            ),
+            "status": 409,
+        });
+        if let Some(entries) = entries {
+            body["entries"] = entries.into();
+        }
+        return Ok((StatusCode::CONFLICT, Json(body)).into_response());
+    }
     let Some(first) = found.into_iter().next() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
