@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The watermark's report (the Code of Practice's "documented internal testing"), regenerated into
 # docs/watermark/ and the README's table:
-#  1. robustness: embed -> attack -> detect over every decodable real image of the dev corpora
-#     (generator outputs and photos) plus 40 generated ones, for every attack in
-#     examples/robustness/attacks.rs (robustness.md, robustness.svg, robustness-table.md);
+#  1. robustness: embed -> attack -> detect over the real images of the dev corpora (the
+#     generator outputs and photos MANIFEST.tsv lists), for every attack in
+#     examples/robustness/attacks.rs (robustness.md, robustness.svg, robustness-table.md); and
+#     over every decodable file plus 40 generated images with flat areas (all-files/);
 #  2. false positives: the detector over 10,000 unmarked crops, rescalings, JPEG re-encodings and
 #     mirror images of the same images (false-positives.txt);
 #  3. quality and round trip through the real CLI: the real images saved by Pillow as 4:2:0 /
@@ -28,8 +29,36 @@ done
 cargo build --ignore-rust-version --quiet --bin synthmark --example robustness
 robustness="$CARGO_TARGET_DIR/debug/examples/robustness"
 
-"$robustness" "${corpus_args[@]}" --generated 40 --out "$out" >/dev/null
-"$robustness" "${corpus_args[@]}" --generated 40 --false-positives "${FALSE_POSITIVES:-10000}" \
+# The real images: the generator outputs and photos the corpora's MANIFEST.tsv lists.
+real="$(mktemp -d)"
+trap 'rm -rf "$real"' EXIT
+python3 - "$real" "${corpora[@]}" <<'EOF'
+import csv, os, sys
+from PIL import Image
+KINDS = {"a1111", "comfyui", "invokeai", "novelai", "c2pa-ai", "iptc-ai",
+         "camera-clean", "c2pa-nonai", "c2pa-tampered"}
+out, corpora = sys.argv[1], sys.argv[2:]
+for corpus in corpora:
+    with open(os.path.join(corpus, "MANIFEST.tsv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            path = os.path.abspath(os.path.join(corpus, row["file"]))
+            if row.get("category") not in KINDS:
+                continue
+            try:
+                with Image.open(path) as im:
+                    im.load()
+                    if min(im.size) < 256:
+                        continue
+            except Exception:
+                continue
+            name = os.path.basename(corpus) + "__" + row["file"].replace("/", "__")
+            os.symlink(path, os.path.join(out, name))
+EOF
+"$robustness" --corpus "$real" --generated 0 --out "$out" >/dev/null
+# Every decodable file of the corpora (screenshots, test fixtures, tampered files...) plus 40
+# generated images with flat areas: the harder, less real set.
+"$robustness" "${corpus_args[@]}" --generated 40 --out "$out/all-files" >/dev/null
+"$robustness" --corpus "$real" --generated 40 --false-positives "${FALSE_POSITIVES:-10000}" \
   | tee "$out/false-positives.txt"
 python3 scripts/watermark_quality.py --bin "$CARGO_TARGET_DIR/debug/synthmark" \
   --out "${TMPDIR:-/tmp}/synthmark-quality" --panel "$out/flat-panel.png" "${corpora[@]}" \
