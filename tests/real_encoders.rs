@@ -12,8 +12,8 @@ use std::process::Command;
 use common::*;
 use image::DynamicImage;
 use synthmark::{
-    decode_image, CheckOptions, Checker, Finding, Format, Layer, Limits, Report, StampOptions,
-    Stamper, Verdict,
+    decode_image, CheckOptions, Checker, Finding, Format, Layer, Limits, StampOptions, Stamper,
+    Verdict,
 };
 
 fn fixtures() -> Vec<PathBuf> {
@@ -26,15 +26,6 @@ fn fixtures() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() >= 16, "fixtures missing in {}", dir.display());
     files
-}
-
-fn watermark_ids(report: &Report) -> Vec<String> {
-    report
-        .evidence
-        .iter()
-        .filter(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
-        .filter_map(|e| e.value.clone())
-        .collect()
 }
 
 fn decoded(bytes: &[u8]) -> DynamicImage {

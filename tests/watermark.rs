@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use common::*;
 use image::{DynamicImage, ImageFormat, RgbImage};
-use synthmark::{CheckOptions, Checker, Finding, Layer, Report, StampOptions, Stamper, Verdict};
+use synthmark::{CheckOptions, Checker, Finding, Layer, StampOptions, Stamper, Verdict};
 
 fn stamper(options: StampOptions) -> Stamper {
     Stamper::new(&dev_identity().signing_identity().unwrap(), options).unwrap()
@@ -55,15 +55,6 @@ fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
         )
         .unwrap();
     out
-}
-
-fn watermark_ids(report: &Report) -> Vec<String> {
-    report
-        .evidence
-        .iter()
-        .filter(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
-        .filter_map(|e| e.value.clone())
-        .collect()
 }
 
 #[test]

@@ -209,13 +209,7 @@ pub fn webp(image: &RgbImage, quality: f32) -> RgbImage {
 }
 
 pub fn resize(image: &RgbImage, factor: f32) -> RgbImage {
-    let (w, h) = image.dimensions();
-    imageops::resize(
-        image,
-        (w as f32 * factor).round() as u32,
-        (h as f32 * factor).round() as u32,
-        imageops::FilterType::CatmullRom,
-    )
+    stretch(image, factor, factor)
 }
 
 /// Removes `fraction` of the width and of the height, half on each side.

@@ -292,3 +292,15 @@ pub mod tsa;
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The asset ids the watermark layer reported.
+pub fn watermark_ids(report: &synthmark::Report) -> Vec<String> {
+    report
+        .evidence
+        .iter()
+        .filter(|e| {
+            e.layer == synthmark::Layer::Watermark && e.finding == synthmark::Finding::Watermark
+        })
+        .filter_map(|e| e.value.clone())
+        .collect()
+}
