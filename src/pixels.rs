@@ -84,9 +84,12 @@ impl ImageInfo {
 /// PNG 560 MB (792).
 const CHECK_BYTES_PER_PIXEL: u64 = 16;
 /// Working memory of stamping beyond the decoded pixels, per pixel (`f32` residual 4, the
-/// encoder's 8-bit copy 3, allocator slack). Measured peaks: 40 MP 8-bit JPEG 498 MB (estimate
-/// 551 + output), 39.7 MP 16-bit RGB PNG 572 MB (675), 33 MP 16-bit RGBA PNG 574 MB (627).
-const STAMP_BYTES_PER_PIXEL: u64 = 11;
+/// encoder's 8-bit copy 3, a subsampled JPEG's pre-subsampled chroma up to 5 for 4:2:2 (two
+/// `f32` planes at half size and their 8-bit copies; see `recode::chroma`), allocator slack).
+/// Measured peaks before the chroma planes (11 bytes per pixel then): 40 MP 8-bit JPEG 498 MB
+/// (estimate 551 + output), 39.7 MP 16-bit RGB PNG 572 MB (675), 33 MP 16-bit RGBA PNG 574 MB
+/// (627).
+const STAMP_BYTES_PER_PIXEL: u64 = 16;
 
 /// Why an image's pixels were not decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,6 +35,9 @@ use crate::verdict::Finding;
 
 /// Long edge, in pixels, of the optional embedded thumbnail.
 const THUMBNAIL_LONG_EDGE: u32 = 512;
+/// Strength multipliers tried in turn until the watermark reads back from the encoded bytes
+/// (each still capped by the watermark's quality target): most images pass at 1.
+const READ_BACK_BOOSTS: [f32; 3] = [1.0, 1.6, 2.5];
 
 /// How images are stamped.
 #[derive(Debug, Clone)]
@@ -587,52 +590,87 @@ fn edit_pixels(
     if let Some(label) = label {
         visible_label::draw(&mut editable.image, label).map_err(StampError::VisibleLabel)?;
     }
-    let (mut watermark, mut watermark_skipped) = (existing, None);
-    if let (Some(options), None) = (mark, existing) {
-        let id = AssetId::random();
-        match watermark::embed(&mut editable.image, id, options.strength) {
-            Ok(()) => watermark = Some(id),
-            Err(err) => watermark_skipped = Some(err.to_string()),
-        }
-    }
-    let pixels_changed = label.is_some() || (watermark.is_some() && existing.is_none());
-    if !pixels_changed {
-        return Ok(EditedPixels {
-            bytes: None,
-            watermark,
-            watermark_skipped,
-        });
-    }
-    let bytes = editable.encode(EncodeOptions {
+    let encode_options = EncodeOptions {
         quality: mark.and_then(|m| m.quality),
-    });
-    match bytes {
-        // The mark is declared in the manifest only when it reads back from the very bytes
-        // written (a lossy re-encode at a low quality could take it away).
-        Ok(bytes)
-            if existing.is_none()
-                && watermark.is_some_and(|id| !reads_back(format, &bytes, id, options)) =>
-        {
-            Ok(EditedPixels {
-                bytes: label.is_some().then_some(bytes),
-                watermark: None,
-                watermark_skipped: Some(
-                    "the watermark did not survive re-encoding (is the quality too low?)".into(),
-                ),
-            })
+    };
+    let (id, strength) = match (mark, existing) {
+        (Some(options), None) => (AssetId::random(), options.strength),
+        _ => {
+            // Nothing to embed: only the label (if any) changed the pixels.
+            let bytes = label
+                .map(|_| labelled(&editable, encode_options))
+                .transpose()?;
+            return Ok(EditedPixels {
+                bytes,
+                watermark: existing,
+                watermark_skipped: None,
+            });
         }
-        Ok(bytes) => Ok(EditedPixels {
-            bytes: Some(bytes),
-            watermark,
-            watermark_skipped,
-        }),
-        Err(err) if label.is_some() => Err(StampError::VisibleLabel(err.to_string())),
-        Err(err) => Ok(EditedPixels {
-            bytes: None,
-            watermark: existing,
-            watermark_skipped: existing.is_none().then(|| err.to_string()),
-        }),
+    };
+    // The mark is declared in the manifest only when it reads back from the very bytes written.
+    // A faint image (flat, dark, small) whose mark a lossy re-encode takes away is marked again
+    // a little stronger, still within the quality target, on pixels decoded afresh (rare, and
+    // cheaper in memory than keeping an unmarked copy of every image).
+    let mut skipped = String::new();
+    for (attempt, boost) in READ_BACK_BOOSTS.into_iter().enumerate() {
+        if attempt > 0 {
+            editable = unmarked(format, input, options)?;
+        }
+        if let Err(err) = watermark::embed(&mut editable.image, id, strength * boost) {
+            skipped = err.to_string();
+            break;
+        }
+        match editable.encode(encode_options) {
+            Ok(bytes) if reads_back(format, &bytes, id, options) => {
+                return Ok(EditedPixels {
+                    bytes: Some(bytes),
+                    watermark: Some(id),
+                    watermark_skipped: None,
+                })
+            }
+            Ok(_) => {
+                skipped =
+                    "the watermark did not survive re-encoding (is the quality too low?)".into();
+            }
+            Err(err) if label.is_some() => return Err(StampError::VisibleLabel(err.to_string())),
+            Err(err) => {
+                skipped = err.to_string();
+                break;
+            }
+        }
     }
+    let editable = unmarked(format, input, options)?;
+    let bytes = label
+        .map(|_| labelled(&editable, encode_options))
+        .transpose()?;
+    Ok(EditedPixels {
+        bytes,
+        watermark: None,
+        watermark_skipped: Some(skipped),
+    })
+}
+
+/// The input decoded again, with its visible label if one is asked for (it decoded and took the
+/// label once already, so a failure now is reported as such).
+fn unmarked<'a>(
+    format: Format,
+    input: &'a [u8],
+    options: &StampOptions,
+) -> Result<Editable<'a>, StampError> {
+    let mut editable = Editable::decode(format, input, &options.limits)
+        .map_err(|err| StampError::Pixels(DecodeError::Corrupt(err.to_string())))?;
+    if let Some(label) = options.visible_label {
+        visible_label::draw(&mut editable.image, label).map_err(StampError::VisibleLabel)?;
+    }
+    Ok(editable)
+}
+
+/// The image with its visible label and no new watermark, encoded: a label that cannot be
+/// written is an error (it was asked for).
+fn labelled(editable: &Editable, options: EncodeOptions) -> Result<Vec<u8>, StampError> {
+    editable
+        .encode(options)
+        .map_err(|err| StampError::VisibleLabel(err.to_string()))
 }
 
 /// Whether the watermark carrying `id` is found in the encoded `bytes`.

@@ -7,7 +7,8 @@
 //!   one scan per component when asked for optimised tables, and `image`'s decoder (zune-jpeg)
 //!   misplaces the chroma of such subsampled files, which once made a stamped 4:2:0 JPEG lose its
 //!   own watermark (see [`crate::pixels`] for how such files already in the wild are decoded);
-//! - chroma is box-averaged before subsampling, as libjpeg does (not the top-left sample);
+//! - subsampled chroma is written so that it decodes back to the input's own (see
+//!   [`super::chroma`]), not box-averaged again, which blurs it once more on every re-encode;
 //! - component ids are 1, 2, 3 (JFIF's), not `jpeg-encoder`'s 0, 1, 2.
 
 use image::DynamicImage;
@@ -18,6 +19,7 @@ use jpeg_encoder::{
 use crate::format::Format;
 use crate::limits::Limits;
 
+use super::chroma::PreSubsampled;
 use super::{decode_with, EncodeOptions, RecodeError};
 
 /// Quality when the input's cannot be estimated.
@@ -202,9 +204,13 @@ pub(super) fn encode(
             .encode(image.to_luma8().as_raw(), width, height, ColorType::Luma)
             .map_err(fail)?;
     } else {
-        encoder
-            .encode(image.to_rgb8().as_raw(), width, height, ColorType::Rgb)
-            .map_err(fail)?;
+        let rgb = image.to_rgb8();
+        match PreSubsampled::new(rgb.as_raw(), width, height, h, v) {
+            Some(buffer) => encoder.encode_image(buffer).map_err(fail)?,
+            None => encoder
+                .encode(rgb.as_raw(), width, height, ColorType::Rgb)
+                .map_err(fail)?,
+        }
     }
     let mut out = with_metadata(&encoded, &layout.metadata);
     renumber_components(&mut out);

@@ -11,6 +11,7 @@
 //! The old C2PA manifest store is not carried over: the stamper keeps the original file as the
 //! parent ingredient instead.
 
+mod chroma;
 mod jpeg;
 mod png;
 mod tiff;

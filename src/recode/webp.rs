@@ -48,9 +48,20 @@ pub(super) fn encode(
         rgb = image.to_rgb8();
         webp::Encoder::from_rgb(rgb.as_raw(), image.width(), image.height())
     };
-    let quality = options.quality.map_or(DEFAULT_QUALITY, f32::from);
+    let mut config = webp::WebPConfig::new()
+        .map_err(|()| RecodeError::Encode("libwebp: cannot initialise its configuration".into()))?;
+    config.lossless = i32::from(lossless);
+    config.alpha_compression = i32::from(!lossless);
+    config.quality = if lossless {
+        100.0
+    } else {
+        options.quality.map_or(DEFAULT_QUALITY, f32::from)
+    };
+    // libwebp's iterative RGB→YUV: the 4:2:0 chroma it writes decodes closer to the input's,
+    // +0.8 dB median at the same size on the dev corpus's images (cwebp -sharp_yuv).
+    config.use_sharp_yuv = 1;
     let encoded = encoder
-        .encode_simple(lossless, if lossless { 100.0 } else { quality })
+        .encode_advanced(&config)
         .map_err(|e| RecodeError::Encode(format!("libwebp: {e:?}")))?;
     let new = chunks(&encoded)?;
 
