@@ -3,13 +3,14 @@
 //!
 //! 1. Luma at the canonical scale, high-passed (the image itself is the noise we fight) and
 //!    divided by its local RMS, so busy texture does not drown the mark in quiet areas.
-//! 2. Lattice hypotheses: the untouched grid; the strongest peak pairs of the whitened
-//!    autocorrelation (they give zoom, rotation and aspect changes at once); and the best zooms of
-//!    an axis-aligned scan over the same autocorrelation (crops change the canonical scale).
+//! 2. Lattice hypotheses (see [`super::lattice`]): the untouched grid; a scan of square lattices
+//!    (zoom and rotation) over the whitened autocorrelation, scored on the harmonics of the tile;
+//!    and the strongest peak pairs of the same autocorrelation (they also give aspect changes).
 //! 3. Each hypothesis folds the image modulo the tile, and the fold is correlated with the pilot
 //!    in all 8 orientations of the square (mirror, 90° turns, transposes); the correlation peak's
 //!    z-score ranks the hypotheses and its position gives the translation.
-//! 4. The best [`MAX_DECODES`] hypotheses are Viterbi-decoded; the first whose payload passes the
+//! 4. The best hypotheses are Viterbi-decoded as found, then the best few again after polishing
+//!    their lattice to 0.05 %; at most [`MAX_DECODES`] in all. The first whose payload passes the
 //!    version and check bits is the detection.
 //!
 //! False positives: a hypothesis decoded from an unmarked image passes by chance with
@@ -19,10 +20,11 @@
 use rustfft::num_complex::Complex;
 
 use super::canonical_size;
+use super::lattice::{self, Lattice};
 use super::pattern::{collapse, Pattern, TILE};
 use super::payload::{decode, unpack, AssetId, CODED_BITS};
 use super::plane::Plane;
-use super::spectrum::{conjugate_spectrum, correlate, whitened_autocorrelation, Fft2};
+use super::spectrum::{conjugate_spectrum, correlate, Fft2};
 use super::visibility;
 
 /// At most this many hypotheses are decoded per image (the false-positive bound depends on it).
@@ -33,18 +35,6 @@ const AS_FOUND: usize = 4;
 const POLISHED: usize = 2;
 /// Hypotheses whose pilot z-score is below this are not worth decoding.
 const Z_GATE: f32 = 4.0;
-/// The zoom range searched (observed tile size / 64 canonical pixels). A 20 % crop zooms by 1.25.
-const MIN_ZOOM: f32 = 0.6;
-const MAX_ZOOM: f32 = 1.7;
-/// Side of the autocorrelation window (canonical pixels).
-const ACF_WINDOW: usize = 512;
-/// Peaks of the autocorrelation kept as lattice vector candidates.
-const ACF_PEAKS: usize = 8;
-/// Peak pairs turned into lattice hypotheses.
-const ACF_PAIRS: usize = 6;
-/// Zooms from the axis-aligned scan turned into hypotheses.
-const SCAN_ZOOMS: usize = 3;
-
 /// The high-passed plane is divided by its local RMS (over the visibility model's window), with
 /// this floor (luma steps) and clip.
 const NORMALISE_FLOOR: f32 = 0.5;
@@ -74,28 +64,6 @@ pub struct Analysis {
     pub strongest_word: Option<u64>,
     /// The strongest pilot z-score.
     pub strongest_z: f32,
-}
-
-/// Two lattice vectors: the canonical-image displacement of one tile step along the tile's x and
-/// y axes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Lattice {
-    a: [f32; 2],
-    b: [f32; 2],
-}
-
-impl Lattice {
-    fn zoomed(zoom: f32) -> Self {
-        let t = TILE as f32 * zoom;
-        Lattice {
-            a: [t, 0.0],
-            b: [0.0, t],
-        }
-    }
-
-    fn determinant(&self) -> f32 {
-        self.a[0] * self.b[1] - self.a[1] * self.b[0]
-    }
 }
 
 /// One lattice + orientation + offset, scored.
@@ -140,7 +108,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
             }
         }
     }
-    let mut hypotheses: Vec<Hypothesis> = lattice_candidates(&high)
+    let mut hypotheses: Vec<Hypothesis> = lattice::candidates(&high)
         .into_iter()
         .filter_map(|lattice| best_orientation(&high, lattice, &fft, &pilot, None, 1))
         .collect();
@@ -232,177 +200,6 @@ fn try_decode(
         rotation: lattice.a[1].atan2(lattice.a[0]).to_degrees(),
         mirrored,
     })
-}
-
-/// The lattice hypotheses worth folding for.
-fn lattice_candidates(high: &Plane) -> Vec<Lattice> {
-    let mut candidates = vec![Lattice::zoomed(1.0)];
-    let size = ACF_WINDOW.min(high.width).min(high.height);
-    if size < 2 * TILE {
-        return candidates;
-    }
-    let (x0, y0) = ((high.width - size) / 2, (high.height - size) / 2);
-    let mut window = Vec::with_capacity(size * size);
-    for y in 0..size {
-        let row = (y0 + y) * high.width + x0;
-        window.extend_from_slice(&high.data[row..row + size]);
-    }
-    let acf = Acf {
-        values: whitened_autocorrelation(&window, size),
-        size,
-    };
-    candidates.extend(acf.peak_pairs());
-    candidates.extend(acf.zoom_scan());
-    for lattice in &mut candidates[1..] {
-        lattice.a = acf.refine(lattice.a);
-        lattice.b = acf.refine(lattice.b);
-    }
-    candidates
-}
-
-/// The whitened autocorrelation, indexed by signed lag.
-struct Acf {
-    values: Vec<f32>,
-    size: usize,
-}
-
-impl Acf {
-    fn at(&self, dx: isize, dy: isize) -> f32 {
-        let n = self.size as isize;
-        self.values[(dy.rem_euclid(n) * n + dx.rem_euclid(n)) as usize]
-    }
-
-    fn interpolated(&self, dx: f32, dy: f32) -> f32 {
-        let (x0, y0) = (dx.floor(), dy.floor());
-        let (fx, fy) = (dx - x0, dy - y0);
-        let (x0, y0) = (x0 as isize, y0 as isize);
-        let top = self.at(x0, y0) * (1.0 - fx) + self.at(x0 + 1, y0) * fx;
-        let bottom = self.at(x0, y0 + 1) * (1.0 - fx) + self.at(x0 + 1, y0 + 1) * fx;
-        top * (1.0 - fy) + bottom * fy
-    }
-
-    /// Local maxima in the annulus of plausible tile sizes, strongest first, sub-pixel refined.
-    fn peaks(&self) -> Vec<([f32; 2], f32)> {
-        let (rmin, rmax) = (TILE as f32 * MIN_ZOOM, TILE as f32 * MAX_ZOOM);
-        let reach = rmax.ceil() as isize;
-        let mut found = Vec::new();
-        for dy in 0..=reach {
-            for dx in -reach..=reach {
-                // One half-plane: the autocorrelation is symmetric.
-                if dy == 0 && dx <= 0 {
-                    continue;
-                }
-                let r = ((dx * dx + dy * dy) as f32).sqrt();
-                if r < rmin || r > rmax {
-                    continue;
-                }
-                let v = self.at(dx, dy);
-                let is_max = (-1..=1)
-                    .all(|j| (-1..=1).all(|i| (i == 0 && j == 0) || self.at(dx + i, dy + j) < v));
-                if is_max {
-                    let sub = |l: f32, c: f32, r: f32| {
-                        let d = l - 2.0 * c + r;
-                        if d.abs() < 1e-12 {
-                            0.0
-                        } else {
-                            (0.5 * (l - r) / d).clamp(-0.5, 0.5)
-                        }
-                    };
-                    let ox = sub(self.at(dx - 1, dy), v, self.at(dx + 1, dy));
-                    let oy = sub(self.at(dx, dy - 1), v, self.at(dx, dy + 1));
-                    found.push(([dx as f32 + ox, dy as f32 + oy], v));
-                }
-            }
-        }
-        found.sort_by(|p, q| q.1.total_cmp(&p.1));
-        found.truncate(ACF_PEAKS);
-        found
-    }
-
-    /// Sharpens a lattice vector with the peaks at its multiples: the peak at `k·v` has the same
-    /// sub-pixel error as the one at `v`, so dividing by `k` makes it `k` times smaller, which
-    /// keeps the folded tiles aligned to the far edges of the image.
-    fn refine(&self, v: [f32; 2]) -> [f32; 2] {
-        let mut best = v;
-        let limit = self.size as f32 / 2.0 - 2.0;
-        for k in 2..=6 {
-            let (ex, ey) = (best[0] * k as f32, best[1] * k as f32);
-            if ex.abs() > limit || ey.abs() > limit {
-                break;
-            }
-            // The strongest sample within ±1 px of the expected multiple, refined sub-pixel.
-            let (cx, cy) = (ex.round() as isize, ey.round() as isize);
-            let mut peak = (cx, cy, f32::MIN);
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    let value = self.at(cx + dx, cy + dy);
-                    if value > peak.2 {
-                        peak = (cx + dx, cy + dy, value);
-                    }
-                }
-            }
-            let (px, py, value) = peak;
-            let sub = |l: f32, r: f32| {
-                let d = l - 2.0 * value + r;
-                if d.abs() < 1e-12 {
-                    0.0
-                } else {
-                    (0.5 * (l - r) / d).clamp(-0.5, 0.5)
-                }
-            };
-            let x = px as f32 + sub(self.at(px - 1, py), self.at(px + 1, py));
-            let y = py as f32 + sub(self.at(px, py - 1), self.at(px, py + 1));
-            best = [x / k as f32, y / k as f32];
-        }
-        best
-    }
-
-    /// Pairs of peaks that could be the two sides of the tile (near-perpendicular, similar length).
-    fn peak_pairs(&self) -> Vec<Lattice> {
-        let peaks = self.peaks();
-        let mut pairs = Vec::new();
-        for (i, (p, pv)) in peaks.iter().enumerate() {
-            for (q, qv) in &peaks[i + 1..] {
-                let (lp, lq) = (p[0].hypot(p[1]), q[0].hypot(q[1]));
-                let cos = (p[0] * q[0] + p[1] * q[1]) / (lp * lq);
-                let ratio = lp / lq;
-                if cos.abs() < 0.3 && (0.7..=1.43).contains(&ratio) {
-                    // `a` is the more horizontal vector.
-                    let (a, b) = if p[0].abs() >= q[0].abs() {
-                        (*p, *q)
-                    } else {
-                        (*q, *p)
-                    };
-                    pairs.push((Lattice { a, b }, pv + qv));
-                }
-            }
-        }
-        pairs.sort_by(|x, y| y.1.total_cmp(&x.1));
-        pairs.into_iter().take(ACF_PAIRS).map(|(l, _)| l).collect()
-    }
-
-    /// The best zooms of an unrotated, square grid.
-    fn zoom_scan(&self) -> Vec<Lattice> {
-        const STEPS: usize = 96;
-        let ratio = (MAX_ZOOM / MIN_ZOOM).ln();
-        let scores: Vec<(f32, f32)> = (0..STEPS)
-            .map(|i| {
-                let zoom = MIN_ZOOM * (ratio * i as f32 / (STEPS - 1) as f32).exp();
-                let t = TILE as f32 * zoom;
-                (zoom, self.interpolated(t, 0.0) + self.interpolated(0.0, t))
-            })
-            .collect();
-        let mut maxima: Vec<(f32, f32)> = (1..STEPS - 1)
-            .filter(|&i| scores[i].1 > scores[i - 1].1 && scores[i].1 >= scores[i + 1].1)
-            .map(|i| scores[i])
-            .collect();
-        maxima.sort_by(|x, y| y.1.total_cmp(&x.1));
-        maxima
-            .into_iter()
-            .take(SCAN_ZOOMS)
-            .map(|(zoom, _)| Lattice::zoomed(zoom))
-            .collect()
-    }
 }
 
 /// Folds `high` onto one tile under `lattice`: sums every sample whose lattice coordinates fall
@@ -521,8 +318,10 @@ fn polish(high: &Plane, start: Hypothesis, fft: &Fft2, pilot: &[Complex<f32>]) -
     else {
         return start;
     };
+    // Steps from 0.8 % down to 0.05 %: a wide image's far edge is 500 canonical pixels or more
+    // from the centre, where 0.1 % is already half a chip.
     let mut step = 0.008f32;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let mut improved = true;
         let mut rounds = 0;
         while improved && rounds < 2 {

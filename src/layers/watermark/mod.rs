@@ -13,6 +13,7 @@
 mod embed;
 mod evidence;
 pub mod imwatermark;
+mod lattice;
 mod pattern;
 mod payload;
 mod plane;

@@ -57,22 +57,35 @@ const WHITENING_RADIUS: usize = 4;
 /// structure, such as a screen-door pattern or a grid of text, must not drown the tile's).
 const WHITENING_CLIP: f32 = 8.0;
 
-/// The autocorrelation of `plane` (`size × size`) after whitening its power spectrum locally:
-/// every bin is divided by the mean power of its neighbourhood and clipped. The image's smooth
-/// 1/f spectrum becomes flat, so only the bins where a periodic pattern such as the tile lattice
-/// stands out of its neighbourhood shape the result, which turns the lattice into sharp peaks.
+/// The autocorrelation of `windows` (each `size × size`, row-major) after whitening their
+/// power spectrum locally: every bin is divided by the mean power of its neighbourhood and
+/// clipped. The image's smooth 1/f spectrum becomes flat, so only the bins where a periodic
+/// pattern such as the tile lattice stands out of its neighbourhood shape the result, which
+/// turns the lattice into sharp peaks. Several windows of one image (a wide image has more than
+/// one) are averaged as power spectra (Welch's method): the lattice is at the same bins in all
+/// of them and the image's own content is not, so its noise averages down.
 /// Returned with lag (0,0) at index 0 and normalised so that lag 0 is 1.
-pub fn whitened_autocorrelation(plane: &[f32], size: usize) -> Vec<f32> {
+pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
     let fft = Fft2::new(size, size);
-    let mean = plane.iter().sum::<f32>() / plane.len() as f32;
-    let mut data: Vec<Complex<f32>> = plane.iter().map(|&v| Complex::new(v - mean, 0.0)).collect();
-    fft.process(&mut data, false);
-    let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
-    let local = circular_box_mean(&power, size, WHITENING_RADIUS);
-    for ((c, &p), &l) in data.iter_mut().zip(&power).zip(&local) {
-        let ratio = if l > 0.0 { p / l } else { 0.0 };
-        *c = Complex::new(ratio.min(WHITENING_CLIP), 0.0);
+    let mut power = vec![0.0f32; size * size];
+    for plane in windows {
+        let mean = plane.iter().sum::<f32>() / plane.len() as f32;
+        let mut data: Vec<Complex<f32>> =
+            plane.iter().map(|&v| Complex::new(v - mean, 0.0)).collect();
+        fft.process(&mut data, false);
+        for (p, c) in power.iter_mut().zip(&data) {
+            *p += c.norm_sqr();
+        }
     }
+    let local = circular_box_mean(&power, size, WHITENING_RADIUS);
+    let mut data: Vec<Complex<f32>> = power
+        .iter()
+        .zip(&local)
+        .map(|(&p, &l)| {
+            let ratio = if l > 0.0 { p / l } else { 0.0 };
+            Complex::new(ratio.min(WHITENING_CLIP), 0.0)
+        })
+        .collect();
     fft.process(&mut data, true);
     let zero = data[0].re.max(1e-12);
     data.iter().map(|c| c.re / zero).collect()
@@ -166,7 +179,7 @@ mod tests {
         let plane: Vec<f32> = (0..size * size)
             .map(|i| cell[((i / size) % period) * period + (i % size) % period])
             .collect();
-        let acf = whitened_autocorrelation(&plane, size);
+        let acf = whitened_autocorrelation(&[&plane], size);
         assert!(acf[period] > 0.9, "{}", acf[period]);
         assert!(acf[period * size] > 0.9);
         assert!(acf[period / 2 + 3] < 0.5);
@@ -203,7 +216,7 @@ mod tests {
                 noise[i] + rms / 20.0 * cell[((i / size) % period) * period + (i % size) % period]
             })
             .collect();
-        let acf = whitened_autocorrelation(&plane, size);
+        let acf = whitened_autocorrelation(&[&plane], size);
         // The strongest lag in the annulus 8..40 (one half-plane) is the period, on an axis.
         let mut best = (0.0f32, 0usize, 0usize);
         for dy in 0..40usize {

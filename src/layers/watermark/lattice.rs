@@ -1,0 +1,347 @@
+//! Finding the tile lattice: the zoom, rotation and aspect change an image went through since it
+//! was marked, read off the whitened autocorrelation of its listening plane, where the repeated
+//! tile shows as a grid of peaks.
+//!
+//! Three kinds of hypotheses, cheapest first: the untouched grid (most images reach a checker
+//! without geometric changes); a scan over square lattices (zoom × rotation) that sums the
+//! autocorrelation at the first [`HARMONICS`] multiples of both lattice vectors, which finds
+//! crops, rotations and their combinations with downscaling and JPEG even where the mark is
+//! weak; and pairs of the strongest single peaks, which also cover aspect changes and shears.
+//! A wide image's autocorrelation averages the power spectra of windows along its long side.
+
+use super::pattern::TILE;
+use super::plane::Plane;
+use super::spectrum::whitened_autocorrelation;
+
+/// The zoom range searched (observed tile size / 64 canonical pixels). A 20 % crop zooms by 1.25;
+/// an image shown at 80 % inside a screenshot of its page, by about 0.6.
+const MIN_ZOOM: f32 = 0.5;
+const MAX_ZOOM: f32 = 1.7;
+/// Side of the autocorrelation window (canonical pixels), and how many windows at most a long
+/// image is covered with.
+const ACF_WINDOW: usize = 512;
+const ACF_WINDOWS: usize = 3;
+/// Peaks of the autocorrelation kept as lattice vector candidates.
+const ACF_PEAKS: usize = 8;
+/// Peak pairs turned into lattice hypotheses.
+const ACF_PAIRS: usize = 6;
+/// Lattices from the similarity scan turned into hypotheses.
+const SCAN_LATTICES: usize = 4;
+/// The similarity scan's rotation range (degrees either way) and the multiples of the lattice
+/// vectors it sums.
+const MAX_SCAN_ROTATION: f32 = 12.0;
+const HARMONICS: usize = 3;
+
+/// Two lattice vectors: the canonical-image displacement of one tile step along the tile's x and
+/// y axes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Lattice {
+    pub(super) a: [f32; 2],
+    pub(super) b: [f32; 2],
+}
+
+impl Lattice {
+    pub(super) fn zoomed(zoom: f32) -> Self {
+        let t = TILE as f32 * zoom;
+        Lattice {
+            a: [t, 0.0],
+            b: [0.0, t],
+        }
+    }
+
+    pub(super) fn determinant(&self) -> f32 {
+        self.a[0] * self.b[1] - self.a[1] * self.b[0]
+    }
+}
+
+/// The lattice hypotheses worth folding for in a listening plane: the untouched grid first.
+pub(super) fn candidates(high: &Plane) -> Vec<Lattice> {
+    let mut candidates = vec![Lattice::zoomed(1.0)];
+    let size = ACF_WINDOW.min(high.width).min(high.height);
+    if size < 2 * TILE {
+        return candidates;
+    }
+    // Windows spread evenly along the long side, enough to cover it (at most ACF_WINDOWS).
+    let count = |side: usize| side.div_ceil(size).min(ACF_WINDOWS);
+    let origins = |side: usize| {
+        let n = count(side);
+        (0..n).map(move |i| {
+            if n == 1 {
+                (side - size) / 2
+            } else {
+                i * (side - size) / (n - 1)
+            }
+        })
+    };
+    let windows: Vec<Vec<f32>> = origins(high.height)
+        .flat_map(|y0| origins(high.width).map(move |x0| (x0, y0)))
+        .map(|(x0, y0)| {
+            let mut window = Vec::with_capacity(size * size);
+            for y in 0..size {
+                let row = (y0 + y) * high.width + x0;
+                window.extend_from_slice(&high.data[row..row + size]);
+            }
+            window
+        })
+        .collect();
+    let windows: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
+    let acf = Acf {
+        values: whitened_autocorrelation(&windows, size),
+        size,
+    };
+    // Peak pairs are refined vector by vector; the scan's lattices are already located by all
+    // their harmonics at once.
+    for mut lattice in acf.peak_pairs() {
+        lattice.a = acf.refine(lattice.a);
+        lattice.b = acf.refine(lattice.b);
+        candidates.push(lattice);
+    }
+    candidates.extend(acf.similarity_scan());
+    candidates
+}
+
+/// The whitened autocorrelation, indexed by signed lag.
+struct Acf {
+    values: Vec<f32>,
+    size: usize,
+}
+
+impl Acf {
+    fn at(&self, dx: isize, dy: isize) -> f32 {
+        let n = self.size as isize;
+        self.values[(dy.rem_euclid(n) * n + dx.rem_euclid(n)) as usize]
+    }
+
+    fn interpolated(&self, dx: f32, dy: f32) -> f32 {
+        let (x0, y0) = (dx.floor(), dy.floor());
+        let (fx, fy) = (dx - x0, dy - y0);
+        let (x0, y0) = (x0 as isize, y0 as isize);
+        let top = self.at(x0, y0) * (1.0 - fx) + self.at(x0 + 1, y0) * fx;
+        let bottom = self.at(x0, y0 + 1) * (1.0 - fx) + self.at(x0 + 1, y0 + 1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+
+    /// Local maxima in the annulus of plausible tile sizes, strongest first, sub-pixel refined.
+    fn peaks(&self) -> Vec<([f32; 2], f32)> {
+        let (rmin, rmax) = (TILE as f32 * MIN_ZOOM, TILE as f32 * MAX_ZOOM);
+        let reach = rmax.ceil() as isize;
+        let mut found = Vec::new();
+        for dy in 0..=reach {
+            for dx in -reach..=reach {
+                // One half-plane: the autocorrelation is symmetric.
+                if dy == 0 && dx <= 0 {
+                    continue;
+                }
+                let r = ((dx * dx + dy * dy) as f32).sqrt();
+                if r < rmin || r > rmax {
+                    continue;
+                }
+                let v = self.at(dx, dy);
+                let is_max = (-1..=1)
+                    .all(|j| (-1..=1).all(|i| (i == 0 && j == 0) || self.at(dx + i, dy + j) < v));
+                if is_max {
+                    let sub = |l: f32, c: f32, r: f32| {
+                        let d = l - 2.0 * c + r;
+                        if d.abs() < 1e-12 {
+                            0.0
+                        } else {
+                            (0.5 * (l - r) / d).clamp(-0.5, 0.5)
+                        }
+                    };
+                    let ox = sub(self.at(dx - 1, dy), v, self.at(dx + 1, dy));
+                    let oy = sub(self.at(dx, dy - 1), v, self.at(dx, dy + 1));
+                    found.push(([dx as f32 + ox, dy as f32 + oy], v));
+                }
+            }
+        }
+        found.sort_by(|p, q| q.1.total_cmp(&p.1));
+        found.truncate(ACF_PEAKS);
+        found
+    }
+
+    /// Sharpens a lattice vector with the peaks at its multiples: the peak at `k·v` has the same
+    /// sub-pixel error as the one at `v`, so dividing by `k` makes it `k` times smaller, which
+    /// keeps the folded tiles aligned to the far edges of the image.
+    fn refine(&self, v: [f32; 2]) -> [f32; 2] {
+        let mut best = v;
+        let limit = self.size as f32 / 2.0 - 2.0;
+        for k in 2..=6 {
+            let (ex, ey) = (best[0] * k as f32, best[1] * k as f32);
+            if ex.abs() > limit || ey.abs() > limit {
+                break;
+            }
+            // The strongest sample within ±1 px of the expected multiple, refined sub-pixel.
+            let (cx, cy) = (ex.round() as isize, ey.round() as isize);
+            let mut peak = (cx, cy, f32::MIN);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let value = self.at(cx + dx, cy + dy);
+                    if value > peak.2 {
+                        peak = (cx + dx, cy + dy, value);
+                    }
+                }
+            }
+            let (px, py, value) = peak;
+            let sub = |l: f32, r: f32| {
+                let d = l - 2.0 * value + r;
+                if d.abs() < 1e-12 {
+                    0.0
+                } else {
+                    (0.5 * (l - r) / d).clamp(-0.5, 0.5)
+                }
+            };
+            let x = px as f32 + sub(self.at(px - 1, py), self.at(px + 1, py));
+            let y = py as f32 + sub(self.at(px, py - 1), self.at(px, py + 1));
+            best = [x / k as f32, y / k as f32];
+        }
+        best
+    }
+
+    /// Pairs of peaks that could be the two sides of the tile (near-perpendicular, similar length).
+    fn peak_pairs(&self) -> Vec<Lattice> {
+        let peaks = self.peaks();
+        let mut pairs = Vec::new();
+        for (i, (p, pv)) in peaks.iter().enumerate() {
+            for (q, qv) in &peaks[i + 1..] {
+                let (lp, lq) = (p[0].hypot(p[1]), q[0].hypot(q[1]));
+                let cos = (p[0] * q[0] + p[1] * q[1]) / (lp * lq);
+                let ratio = lp / lq;
+                if cos.abs() < 0.3 && (0.7..=1.43).contains(&ratio) {
+                    // `a` is the more horizontal vector.
+                    let (a, b) = if p[0].abs() >= q[0].abs() {
+                        (*p, *q)
+                    } else {
+                        (*q, *p)
+                    };
+                    pairs.push((Lattice { a, b }, pv + qv));
+                }
+            }
+        }
+        pairs.sort_by(|x, y| y.1.total_cmp(&x.1));
+        pairs.into_iter().take(ACF_PAIRS).map(|(l, _)| l).collect()
+    }
+
+    /// The strongest square lattices (zoom and rotation, no shear): a scan of the
+    /// autocorrelation at the first [`HARMONICS`] multiples of both lattice vectors. A single
+    /// peak can be the image's own structure; a comb of peaks at `v`, `2v`, `3v` on two
+    /// perpendicular axes rarely is, so the comb ranks the tile above texture that the peak
+    /// pairs mistake for it (crops, rotations and downscales of weak marks).
+    fn similarity_scan(&self) -> Vec<Lattice> {
+        const ZOOM_STEPS: usize = 192;
+        const ANGLE_STEPS: usize = 121;
+        let max_angle = MAX_SCAN_ROTATION.to_radians();
+        let ratio = (MAX_ZOOM / MIN_ZOOM).ln();
+        let reach = self.size as f32 / 2.0 - 2.0;
+        let score = |zoom: f32, angle: f32| {
+            let t = TILE as f32 * zoom;
+            let (sin, cos) = angle.sin_cos();
+            (1..=HARMONICS)
+                .map(|k| k as f32 * t)
+                .take_while(|&r| r < reach)
+                .map(|r| self.interpolated(r * cos, r * sin) + self.interpolated(-r * sin, r * cos))
+                .sum::<f32>()
+        };
+        let zoom_at = |i: usize| MIN_ZOOM * (ratio * i as f32 / (ZOOM_STEPS - 1) as f32).exp();
+        let angle_at = |j: usize| max_angle * (2.0 * j as f32 / (ANGLE_STEPS - 1) as f32 - 1.0);
+        let grid: Vec<f32> = (0..ANGLE_STEPS)
+            .flat_map(|j| (0..ZOOM_STEPS).map(move |i| (i, j)))
+            .map(|(i, j)| score(zoom_at(i), angle_at(j)))
+            .collect();
+        let at = |i: usize, j: usize| grid[j * ZOOM_STEPS + i];
+        let mut maxima = Vec::new();
+        for j in 1..ANGLE_STEPS - 1 {
+            for i in 1..ZOOM_STEPS - 1 {
+                let v = at(i, j);
+                let is_max = (-1isize..=1).all(|dj| {
+                    (-1isize..=1).all(|di| {
+                        (di == 0 && dj == 0)
+                            || at((i as isize + di) as usize, (j as isize + dj) as usize) < v
+                    })
+                });
+                if is_max {
+                    maxima.push((i, j, v));
+                }
+            }
+        }
+        maxima.sort_by(|x, y| y.2.total_cmp(&x.2));
+        maxima
+            .into_iter()
+            .take(SCAN_LATTICES)
+            .map(|(i, j, v)| {
+                // Sub-step position from a parabola through each axis's neighbours.
+                let sub = |l: f32, r: f32| {
+                    let d = l - 2.0 * v + r;
+                    if d.abs() < 1e-12 {
+                        0.0
+                    } else {
+                        (0.5 * (l - r) / d).clamp(-0.5, 0.5)
+                    }
+                };
+                let di = sub(at(i - 1, j), at(i + 1, j));
+                let dj = sub(at(i, j - 1), at(i, j + 1));
+                let zoom = zoom_at(i) * (ratio * di / (ZOOM_STEPS - 1) as f32).exp();
+                let angle = angle_at(j) + 2.0 * max_angle * dj / (ANGLE_STEPS - 1) as f32;
+                let t = TILE as f32 * zoom;
+                let (sin, cos) = angle.sin_cos();
+                Lattice {
+                    a: [t * cos, t * sin],
+                    b: [-t * sin, t * cos],
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A random ±1 tile repeated under `zoom` and `degrees` of rotation, in noise three times as
+    /// strong.
+    fn marked_noise(zoom: f32, degrees: f32, width: usize, height: usize) -> Plane {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        };
+        let tile: Vec<f32> = (0..TILE * TILE).map(|_| random().signum()).collect();
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let data = (0..width * height)
+            .map(|i| {
+                let (x, y) = ((i % width) as f32, (i / width) as f32);
+                let u = ((cos * x + sin * y) / zoom).floor() as isize;
+                let v = ((-sin * x + cos * y) / zoom).floor() as isize;
+                let t = TILE as isize;
+                tile[(v.rem_euclid(t) * t + u.rem_euclid(t)) as usize] + 3.0 * random()
+            })
+            .collect();
+        Plane {
+            width,
+            height,
+            data,
+        }
+    }
+
+    fn found(candidates: &[Lattice], zoom: f32, degrees: f32) -> bool {
+        candidates.iter().any(|l| {
+            let z = l.determinant().abs().sqrt() / TILE as f32;
+            let angle = l.a[1].atan2(l.a[0]).to_degrees();
+            (z / zoom - 1.0).abs() < 0.005 && (angle - degrees).abs() < 0.25
+        })
+    }
+
+    #[test]
+    fn the_scan_finds_a_cropped_and_rotated_lattice() {
+        let candidates = candidates(&marked_noise(1.2, 4.0, 512, 512));
+        assert_eq!(candidates[0], Lattice::zoomed(1.0));
+        assert!(found(&candidates, 1.2, 4.0), "{candidates:?}");
+    }
+
+    #[test]
+    fn a_wide_image_is_read_in_several_windows() {
+        let candidates = candidates(&marked_noise(0.9, -2.0, 1100, 512));
+        assert!(found(&candidates, 0.9, -2.0), "{candidates:?}");
+    }
+}
