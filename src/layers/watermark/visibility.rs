@@ -7,9 +7,11 @@
 //! no activity, and gets almost nothing (the old mask, on the plain deviation, put visible
 //! blocks there). The mask grows with activity from a floor near zero to a ceiling.
 //!
-//! Luminance masking (after Chou & Li's background-luminance JND): steps are harder to see in
-//! deep shadows and easier on near-white, so the mask is raised a little in the darkest areas and
-//! lowered towards white. The effect is kept mild: shadows on bright displays show grain too.
+//! Luminance masking (after Chou & Li's background-luminance JND): steps in *texture* are harder
+//! to see in deep shadows and easier on near-white, so the texture part of the mask is raised a
+//! little in the darkest areas and lowered towards white. A *flat* near-black area is the
+//! opposite case: on a bright display a ±1 step there shows as grain (seen at 200 % on the
+//! flat-region panel), so the floor is lowered in the dark instead of raised.
 
 use super::plane::Plane;
 
@@ -27,6 +29,16 @@ const CEILING: f32 = 1.7;
 /// The texture mask for a local activity.
 pub fn texture(activity: f32) -> f32 {
     (activity / ACTIVITY_REFERENCE).clamp(FLOOR, CEILING)
+}
+
+/// The floor's luminance factor: 1 in the mid-tones, down to 0.55 on black (flat shadows show a
+/// step as grain) and to 0.75 on near-white.
+fn floor_luminance(mean: f32) -> f32 {
+    if mean < 48.0 {
+        0.55 + 0.45 * mean / 48.0
+    } else {
+        luminance(mean)
+    }
 }
 
 /// The luminance factor for a local mean brightness (0–255): 1.35 in the deepest shadows, 1 in
@@ -56,7 +68,8 @@ pub fn activity(high: &Plane) -> Plane {
     }
 }
 
-/// The embedding mask of a canonical-scale luma plane: texture × luminance, per sample.
+/// The embedding mask of a canonical-scale luma plane, per sample: texture × luminance, and at
+/// least the floor × its own luminance factor.
 pub fn mask(luma: &Plane) -> Plane {
     let activity = activity(&luma.high_pass());
     let mean = luma.box_mean(RADIUS);
@@ -64,7 +77,10 @@ pub fn mask(luma: &Plane) -> Plane {
         .data
         .iter()
         .zip(&mean.data)
-        .map(|(&a, &m)| texture(a) * luminance(m))
+        .map(|(&a, &m)| {
+            let textured = (a / ACTIVITY_REFERENCE).min(CEILING) * luminance(m);
+            textured.max(FLOOR * floor_luminance(m))
+        })
         .collect();
     Plane {
         width: luma.width,
@@ -101,6 +117,14 @@ mod tests {
         };
         assert!(mask(&noisy).data[32 * w + 32] > 1.0);
         assert!(luminance(10.0) > 1.2 && luminance(250.0) < 0.8);
+        // A flat near-black area gets less than the floor, not more.
+        let black = Plane {
+            width: w,
+            height: h,
+            data: vec![6.0; w * h],
+        };
+        let floor = mask(&black).data[32 * w + 32];
+        assert!(floor < 0.7 * FLOOR && floor > 0.5 * FLOOR, "{floor}");
         assert_eq!(luminance(128.0), 1.0);
     }
 }
