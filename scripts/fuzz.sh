@@ -25,7 +25,9 @@ for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
   mkdir -p "$corpus"
   if [ -z "$(ls -A "$corpus")" ]; then
-    for f in samples/* tests/fixtures/imwatermark/*.jpg; do
+    # tests/fixtures/inputs: every JPEG layout real encoders write (non-interleaved, restart
+    # markers, progressive, 4:2:2, odd sizes), so the decoder routing and chroma paths are reached.
+    for f in samples/* tests/fixtures/imwatermark/*.jpg tests/fixtures/inputs/*; do
       [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 400000 ] && cp "$f" "$corpus/"
     done
     if [ "$target" = intake ]; then
