@@ -140,16 +140,8 @@ impl Acf {
                 let is_max = (-1..=1)
                     .all(|j| (-1..=1).all(|i| (i == 0 && j == 0) || self.at(dx + i, dy + j) < v));
                 if is_max {
-                    let sub = |l: f32, c: f32, r: f32| {
-                        let d = l - 2.0 * c + r;
-                        if d.abs() < 1e-12 {
-                            0.0
-                        } else {
-                            (0.5 * (l - r) / d).clamp(-0.5, 0.5)
-                        }
-                    };
-                    let ox = sub(self.at(dx - 1, dy), v, self.at(dx + 1, dy));
-                    let oy = sub(self.at(dx, dy - 1), v, self.at(dx, dy + 1));
+                    let ox = parabola_peak(self.at(dx - 1, dy), v, self.at(dx + 1, dy));
+                    let oy = parabola_peak(self.at(dx, dy - 1), v, self.at(dx, dy + 1));
                     found.push(([dx as f32 + ox, dy as f32 + oy], v));
                 }
             }
@@ -182,16 +174,8 @@ impl Acf {
                 }
             }
             let (px, py, value) = peak;
-            let sub = |l: f32, r: f32| {
-                let d = l - 2.0 * value + r;
-                if d.abs() < 1e-12 {
-                    0.0
-                } else {
-                    (0.5 * (l - r) / d).clamp(-0.5, 0.5)
-                }
-            };
-            let x = px as f32 + sub(self.at(px - 1, py), self.at(px + 1, py));
-            let y = py as f32 + sub(self.at(px, py - 1), self.at(px, py + 1));
+            let x = px as f32 + parabola_peak(self.at(px - 1, py), value, self.at(px + 1, py));
+            let y = py as f32 + parabola_peak(self.at(px, py - 1), value, self.at(px, py + 1));
             best = [x / k as f32, y / k as f32];
         }
         best
@@ -269,16 +253,8 @@ impl Acf {
             .take(SCAN_LATTICES)
             .map(|(i, j, v)| {
                 // Sub-step position from a parabola through each axis's neighbours.
-                let sub = |l: f32, r: f32| {
-                    let d = l - 2.0 * v + r;
-                    if d.abs() < 1e-12 {
-                        0.0
-                    } else {
-                        (0.5 * (l - r) / d).clamp(-0.5, 0.5)
-                    }
-                };
-                let di = sub(at(i - 1, j), at(i + 1, j));
-                let dj = sub(at(i, j - 1), at(i, j + 1));
+                let di = parabola_peak(at(i - 1, j), v, at(i + 1, j));
+                let dj = parabola_peak(at(i, j - 1), v, at(i, j + 1));
                 let zoom = zoom_at(i) * (ratio * di / (ZOOM_STEPS - 1) as f32).exp();
                 let angle = angle_at(j) + 2.0 * max_angle * dj / (ANGLE_STEPS - 1) as f32;
                 let t = TILE as f32 * zoom;
@@ -289,6 +265,17 @@ impl Acf {
                 }
             })
             .collect()
+    }
+}
+
+/// Where between its neighbours a sampled peak really lies: the vertex of the parabola through
+/// `left`, `centre` and `right`, as an offset from the centre sample within ±½.
+fn parabola_peak(left: f32, centre: f32, right: f32) -> f32 {
+    let d = left - 2.0 * centre + right;
+    if d.abs() < 1e-12 {
+        0.0
+    } else {
+        (0.5 * (left - right) / d).clamp(-0.5, 0.5)
     }
 }
 
