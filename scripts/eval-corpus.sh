@@ -2,11 +2,19 @@
 # Evaluates `synthmark check` on a labelled corpus: DIR holds MANIFEST.tsv with at least the
 # columns `file` and `expected_verdict` (as ../shared/corpus/dev does). Prints the confusion
 # matrix, the accuracy, every mismatch, and every non-AI file called AI (false accusations).
-# Usage: scripts/eval-corpus.sh DIR [extra check flags...]
+# Usage: scripts/eval-corpus.sh [DIR [extra check flags...]]
+#        (without DIR: ../shared/corpus/dev and ../shared/corpus/dev-more, one after the other)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}"
-dir="${1:?usage: scripts/eval-corpus.sh DIR [check flags...]}"
+if [ $# -eq 0 ]; then
+  for corpus in ../shared/corpus/dev ../shared/corpus/dev-more; do
+    echo "== $corpus"
+    "$0" "$corpus"
+  done
+  exit 0
+fi
+dir="$1"
 shift
 cargo build --ignore-rust-version --quiet
 bin="$CARGO_TARGET_DIR/debug/synthmark"

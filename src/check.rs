@@ -29,18 +29,25 @@ use crate::verdict::{decide, Evidence, Finding, Layer, Trust, Verdict};
 pub struct CheckOptions {
     /// PEM bundle of trust anchors: root (or intermediate) certificates whose signers are trusted.
     ///
-    /// Default: empty (every signer reads `untrusted`)
+    /// Default: empty (only the official lists, [`CheckOptions::official_trust_lists`], apply)
     pub trust_anchors_pem: String,
     /// PEM bundle of trust anchors for time-stamping authorities (RFC 3161).
     ///
     /// Default: empty (timestamps are reported, their TSA as untrusted)
     pub tsa_trust_anchors_pem: String,
-    /// Decode the pixels and look for watermarks (synthmark's and generators') and, with a
-    /// registry, the image's fingerprint. It costs a decode and tens of milliseconds per
-    /// megapixel; without it only metadata is read (and the registry asked by exact hash).
+    /// Also trust the signers and time-stamping authorities on the official C2PA trust lists
+    /// (a dated snapshot bundled with synthmark: `trust/README.md`).
     ///
     /// Default: `true`
-    pub watermark: bool,
+    pub official_trust_lists: bool,
+    /// Decode the pixels for the layers that read them: watermarks (synthmark's and
+    /// generators'), stealth metadata in PNG/WebP pixels, NovelAI's pixel signature and, with a
+    /// registry, the image's fingerprint. It costs a decode and tens of milliseconds per
+    /// megapixel; without it no pixel is decoded: only metadata and credentials are read (and
+    /// the registry asked by exact hash).
+    ///
+    /// Default: `true`
+    pub pixels: bool,
     /// The largest image decoded and the most metadata text read per file. An image over the
     /// limits is not decoded: its report reads `error`, saying why.
     ///
@@ -53,7 +60,8 @@ impl Default for CheckOptions {
         CheckOptions {
             trust_anchors_pem: String::new(),
             tsa_trust_anchors_pem: String::new(),
-            watermark: true,
+            official_trust_lists: true,
+            pixels: true,
             limits: Limits::default(),
         }
     }
@@ -159,7 +167,7 @@ impl Report {
 /// Checks images for AI labels and their integrity. `Send + Sync`: build once, share.
 pub struct Checker {
     context: Arc<Context>,
-    watermark: bool,
+    pixels: bool,
     limits: Limits,
     registry: Option<RegistryAccess>,
 }
@@ -176,11 +184,12 @@ impl Checker {
         let context = c2pa_layer::context(&ContextConfig {
             trust_anchors_pem: options.trust_anchors_pem.clone(),
             tsa_trust_anchors_pem: options.tsa_trust_anchors_pem.clone(),
+            official_trust_lists: options.official_trust_lists,
             verify_after_sign: false,
         })?;
         Ok(Checker {
             context,
-            watermark: options.watermark,
+            pixels: options.pixels,
             limits: options.limits,
             registry: None,
         })
@@ -231,11 +240,15 @@ impl Checker {
         let c2pa = detect::detect(&self.context, format, bytes);
         let mut evidence = c2pa.evidence;
         // Decoded on first use, shared by the layers that read pixels.
-        let pixels = LazyPixels::new(format, bytes, self.limits);
+        let pixels = if self.pixels {
+            LazyPixels::new(format, bytes, self.limits)
+        } else {
+            LazyPixels::off(format)
+        };
         evidence.extend(xmp::detect::detect(format, bytes));
         evidence.extend(traces::detect(format, bytes, &self.limits, &pixels));
         evidence.extend(stealth::detect(&pixels));
-        if self.watermark {
+        if self.pixels {
             evidence.extend(watermark::evidence(&pixels, &c2pa.soft_bindings));
         }
         let sha256: [u8; 32] = Sha256::digest(bytes).into();
@@ -248,7 +261,7 @@ impl Checker {
                 format,
                 bytes,
                 sha256,
-                self.watermark.then_some(&pixels),
+                self.pixels.then_some(&pixels),
                 &evidence,
             ),
         };
@@ -355,7 +368,7 @@ fn explain(report: &Report) -> String {
             let cause = report
                 .evidence
                 .iter()
-                .find(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable))
+                .find(|e| e.is_integrity_failure())
                 .map(|e| e.code.clone().unwrap_or_else(|| e.detail.clone()))
                 .unwrap_or_default();
             format!("It carries C2PA credentials that fail verification ({cause}), so its label cannot be relied on.")

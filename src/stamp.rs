@@ -31,7 +31,7 @@ use crate::limits::Limits;
 use crate::pixels::{self, DecodeError};
 use crate::recode::{Editable, EncodeOptions, RecodeError};
 use crate::registry::{Entry, Registry, RegistryError};
-use crate::verdict::Finding;
+use crate::verdict::Evidence;
 
 /// Long edge, in pixels, of the optional embedded thumbnail.
 const THUMBNAIL_LONG_EDGE: u32 = 512;
@@ -276,6 +276,9 @@ impl Stamper {
         options: &StampOptions,
     ) -> Result<(Stamped, Option<Unlogged<'_>>), StampError> {
         let format = Format::identify(input)?;
+        if format.is_bare_jxl(input) {
+            return Err(FormatError::BareJxlCodestream.into());
+        }
         let mut warnings = Vec::new();
         let involvement = options.involvement;
 
@@ -393,7 +396,7 @@ impl Stamper {
         findings
             .evidence
             .into_iter()
-            .find(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable))
+            .find(Evidence::is_integrity_failure)
             .map(|e| e.detail)
     }
 
@@ -407,10 +410,7 @@ impl Stamper {
             return false;
         }
         let findings = detect::detect(&self.context, format, input);
-        let intact = !findings
-            .evidence
-            .iter()
-            .any(|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable));
+        let intact = !findings.evidence.iter().any(Evidence::is_integrity_failure);
         let ours = findings
             .signer
             .and_then(|s| s.certificate_sha256)

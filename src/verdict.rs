@@ -136,10 +136,19 @@ pub enum Finding {
     IntegrityFailure,
     /// A finding about the signing credential: untrusted, expired, revoked (`code`).
     TrustFinding,
-    /// An ingredient's own credentials did not validate (`code`); informational.
+    /// A CAWG identity assertion (who the creator is) could not be verified: its credential is
+    /// untrusted or expired, its DID cannot be resolved offline (`code`). Not about the content.
+    IdentityFinding,
+    /// Validating an ingredient's manifest now found a failure (`code`). An integrity code
+    /// means the provenance chain was altered after signing (see
+    /// [`Evidence::is_integrity_failure`]); a trust or identity code about the ingredient's
+    /// signer is informational.
     IngredientFailure,
     /// A manifest store is embedded but cannot be parsed.
     Unreadable,
+    /// A manifest store is embedded in a format that predates C2PA 1.0 and cannot be validated
+    /// (`code` `c2pa.prerelease`); not evidence of tampering.
+    ObsoleteCredentials,
     /// The signature carries an RFC 3161 timestamp (`value` holds the time); informational.
     Timestamp,
     /// The image points at a manifest stored elsewhere (`value` holds the URL); not fetched.
@@ -206,6 +215,23 @@ impl Evidence {
             )
     }
 
+    /// The integrity policy: this evidence makes the file `tampered`. A hash, signature or
+    /// structural failure of the active manifest, a store that cannot be parsed, and an
+    /// integrity failure found now in any ingredient manifest the active one links to (the
+    /// chain was altered after signing). An ingredient signer's trust or identity findings are
+    /// not, and neither are the historic validation results an ingredient assertion recorded
+    /// when it was signed (they are not evidence at all).
+    pub fn is_integrity_failure(&self) -> bool {
+        match self.finding {
+            Finding::IntegrityFailure | Finding::Unreadable => true,
+            Finding::IngredientFailure => self.code.as_deref().is_some_and(|code| {
+                crate::layers::c2pa::status::classify(code).class
+                    == crate::layers::c2pa::status::StatusClass::Integrity
+            }),
+            _ => false,
+        }
+    }
+
     /// Sets the manifest label.
     pub fn in_manifest(mut self, label: impl Into<String>) -> Self {
         self.manifest = Some(label.into());
@@ -246,8 +272,7 @@ pub fn decide(evidence: &[Evidence]) -> Decision {
         layers.dedup();
         layers
     };
-    let broken =
-        layers_where(&|e| matches!(e.finding, Finding::IntegrityFailure | Finding::Unreadable));
+    let broken = layers_where(&Evidence::is_integrity_failure);
     if !broken.is_empty() {
         return Decision {
             verdict: Verdict::Tampered,
@@ -370,8 +395,41 @@ mod tests {
         let d = decide(&[
             ev(Finding::AiSourceType),
             ev(Finding::TrustFinding),
+            ev(Finding::IdentityFinding),
             ev(Finding::IngredientFailure),
         ]);
         assert_eq!(d.verdict, Verdict::LabelledAi);
+    }
+
+    #[test]
+    fn an_altered_ingredient_chain_is_tampering_its_signers_trust_is_not() {
+        let ingredient = |code: &str| ev(Finding::IngredientFailure).with_code(code.to_string());
+        let altered = [
+            ev(Finding::AiSourceType),
+            ingredient("ingredient.manifest.mismatch"),
+        ];
+        assert_eq!(decide(&altered).verdict, Verdict::Tampered);
+        let hashed = [ingredient("assertion.hashedURI.mismatch")];
+        assert_eq!(decide(&hashed).verdict, Verdict::Tampered);
+        for informational in [
+            "signingCredential.untrusted",
+            "signingCredential.expired",
+            "cawg.ica.did_unavailable",
+        ] {
+            let d = decide(&[ev(Finding::AiSourceType), ingredient(informational)]);
+            assert_eq!(d.verdict, Verdict::LabelledAi, "{informational}");
+        }
+    }
+
+    #[test]
+    fn an_obsolete_manifest_store_is_no_signal_not_tampering() {
+        assert_eq!(
+            decide(&[ev(Finding::ObsoleteCredentials)]).verdict,
+            Verdict::NoSignal
+        );
+        assert_eq!(
+            decide(&[ev(Finding::IdentityFinding)]).verdict,
+            Verdict::NoSignal
+        );
     }
 }

@@ -15,6 +15,7 @@
 //! [check]
 //! trust = ["/etc/synthmark/c2pa-trust-anchors.pem"]
 //! trust_tsa = ["/etc/synthmark/tsa-trust-anchors.pem"]
+//! default_trust = true               # also the bundled official C2PA trust lists (default on)
 //!
 //! [registry]
 //! # An SQLite file (relative to this file) or postgres://user@host/db. Default: registry.sqlite
@@ -71,6 +72,8 @@ pub struct CheckConfig {
     pub trust: Vec<PathBuf>,
     #[serde(default)]
     pub trust_tsa: Vec<PathBuf>,
+    /// Also trust the official C2PA trust lists bundled with synthmark (default true).
+    pub default_trust: Option<bool>,
 }
 
 impl Config {

@@ -81,6 +81,10 @@ pub struct Args {
         value_delimiter = ','
     )]
     trust: Vec<std::path::PathBuf>,
+    /// Do not trust the official C2PA trust lists bundled with synthmark (`[check]
+    /// default_trust = false`).
+    #[arg(long)]
+    no_default_trust: bool,
     #[command(flatten)]
     identity: IdentityArgs,
     #[command(flatten)]
@@ -169,6 +173,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
 
     let mut check_options = CheckOptions {
         limits: settings.limits,
+        official_trust_lists: !args.no_default_trust
+            && global.config.check.default_trust.unwrap_or(true),
         ..CheckOptions::default()
     };
     for path in args.trust.iter().chain(&global.config.check.trust) {
@@ -180,7 +186,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let registry = registry_cli::for_stamping(&args.registry, &global.config.registry)?;
     let mut checker = Checker::new(&check_options)?;
     let mut metadata_checker = Checker::new(&CheckOptions {
-        watermark: false,
+        pixels: false,
         ..check_options.clone()
     })?;
     let identity = signing::resolve(&args.identity, &global.config.stamp, |w| eprintln!("{w}"))?;

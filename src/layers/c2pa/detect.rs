@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Digest as _;
 
+use super::status::{classify, StatusClass};
 use crate::format::Format;
 use crate::source_type;
 use crate::verdict::{Evidence, Finding, Layer, Trust};
@@ -41,6 +42,11 @@ pub struct SignerInfo {
     /// SHA-256 of the signing certificate (DER), hex: a fingerprint to pin a signer by.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_sha256: Option<String>,
+    /// The URI of the trust list the signer was found on, when it is trusted: the official C2PA
+    /// trust list bundled with synthmark ([`super::OFFICIAL_TRUST_LIST_URI`]) or the anchors
+    /// the user configured ([`super::CONFIGURED_TRUST_URI`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_list: Option<String>,
     /// The signing certificate has expired by now.
     #[serde(skip)]
     pub expired_now: bool,
@@ -105,6 +111,18 @@ pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindi
                 ..C2paFindings::default()
             }
         }
+        // Claims written before C2PA 1.0 (the CAI "prerelease" format) are refused by the reader.
+        // An obsolete format is not evidence of tampering: there are simply no credentials
+        // synthmark can validate.
+        Err(c2pa::Error::PrereleaseError) => C2paFindings {
+            evidence: vec![Evidence::new(
+                Layer::C2pa,
+                Finding::ObsoleteCredentials,
+                "the manifest store predates C2PA 1.0 (a CAI \"prerelease\" claim); it cannot be validated, which is not evidence of tampering",
+            )
+            .with_code("c2pa.prerelease")],
+            ..C2paFindings::default()
+        },
         Err(err) if has_manifest_store(bytes) => C2paFindings {
             evidence: vec![Evidence::new(
                 Layer::C2pa,
@@ -148,31 +166,31 @@ fn analyse(reader: &Reader) -> C2paFindings {
         return findings;
     };
 
-    let signer = signer_info(active, active_label);
+    let mut signer = signer_info(active, active_label);
+    let results = reader.validation_results();
+    let codes = results.and_then(|r| r.active_manifest());
+    let failures = codes.map(|c| c.failure().as_slice()).unwrap_or_default();
+    let successes = codes.map(|c| c.success().as_slice()).unwrap_or_default();
+    signer.trust_list = successes
+        .iter()
+        .find(|s| {
+            s.code() == c2pa::validation_status::SIGNING_CREDENTIAL_TRUSTED
+                && s.url().is_some_and(|u| u.ends_with("c2pa.signature"))
+        })
+        .map(|s| {
+            s.trust_list_uri()
+                .unwrap_or(super::CONFIGURED_TRUST_URI)
+                .to_string()
+        });
     findings.evidence.push(
         Evidence::new(Layer::C2pa, Finding::Credentials, describe_signer(&signer))
             .in_manifest(active_label),
     );
     findings.signer = Some(signer);
-
-    let results = reader.validation_results();
-    let codes = results.and_then(|r| r.active_manifest());
-    let failures = codes.map(|c| c.failure().as_slice()).unwrap_or_default();
-    let successes = codes.map(|c| c.success().as_slice()).unwrap_or_default();
     for status in failures {
-        let finding = if is_trust_code(status.code()) {
-            Finding::TrustFinding
-        } else {
-            Finding::IntegrityFailure
-        };
-        findings.evidence.push(
-            Evidence::new(
-                Layer::C2pa,
-                finding,
-                explain(status.code(), status.explanation()),
-            )
-            .with_code(status.code()),
-        );
+        if let Some(evidence) = failure_evidence(status.code(), status.explanation(), "") {
+            findings.evidence.push(evidence);
+        }
     }
     findings.trust = Some(trust(
         successes.iter().map(|s| s.code()),
@@ -206,24 +224,22 @@ fn analyse(reader: &Reader) -> C2paFindings {
     }
     findings.timestamp = timestamp;
 
+    // Ingredient deltas are what validating the ingredients' manifests finds *now* beyond what
+    // their ingredient assertions recorded when they were signed: an integrity failure there
+    // means the provenance chain was altered after signing. Trust and identity findings about an
+    // ingredient's signer stay informational.
     for delta in results
         .and_then(|r| r.ingredient_deltas())
         .into_iter()
         .flatten()
     {
+        let uri = delta.ingredient_assertion_uri();
         for status in delta.validation_deltas().failure() {
-            findings.evidence.push(
-                Evidence::new(
-                    Layer::C2pa,
-                    Finding::IngredientFailure,
-                    format!(
-                        "ingredient {}: {}",
-                        delta.ingredient_assertion_uri(),
-                        explain(status.code(), status.explanation())
-                    ),
-                )
-                .with_code(status.code()),
-            );
+            findings.evidence.extend(ingredient_evidence(
+                uri,
+                status.code(),
+                status.explanation(),
+            ));
         }
     }
 
@@ -326,6 +342,7 @@ fn signer_info(manifest: &Manifest, label: &str) -> SignerInfo {
         certificate_sha256: leaf
             .as_deref()
             .map(|der| crate::hex::encode(&sha2::Sha256::digest(der))),
+        trust_list: None,
         expired_now: validity.as_ref().is_some_and(|(_, expired)| *expired),
         not_after: validity.map(|(not_after, _)| not_after),
     }
@@ -365,6 +382,9 @@ fn describe_signer(signer: &SignerInfo) -> String {
         (None, None) => "an unnamed certificate".to_string(),
     };
     let mut line = format!("signed by {who}");
+    if let Some(list) = &signer.trust_list {
+        line.push_str(&format!(" (trusted: on {})", trust_list_name(list)));
+    }
     if let Some(generator) = &signer.claim_generator {
         line.push_str(&format!(", made with {generator}"));
     }
@@ -378,23 +398,55 @@ fn explain(code: &str, explanation: Option<&str>) -> String {
     }
 }
 
-/// Status codes about the signing credential rather than the integrity of the content.
-fn is_trust_code(code: &str) -> bool {
-    code.starts_with("signingCredential.")
-        || matches!(
-            code,
-            "claimSignature.outsideValidity"
-                | "timeStamp.untrusted"
-                | "timeStamp.outsideValidity"
-                | "algorithm.deprecated"
-        )
+/// The evidence a failure status code gives (`prefix` names an ingredient), or `None` for a
+/// code that is no failure in synthmark's table.
+fn failure_evidence(code: &str, explanation: Option<&str>, prefix: &str) -> Option<Evidence> {
+    let classified = classify(code);
+    let mut detail = format!("{prefix}{}", explain(code, explanation));
+    let finding = match classified.class {
+        StatusClass::Success | StatusClass::Informational => return None,
+        StatusClass::Trust => Finding::TrustFinding,
+        StatusClass::Identity => {
+            detail.push_str(" (a CAWG identity assertion: who the creator is, not the content)");
+            Finding::IdentityFinding
+        }
+        StatusClass::Integrity => Finding::IntegrityFailure,
+    };
+    if !classified.known {
+        detail.push_str(
+            " (a status code synthmark does not know; counted as c2pa-rs counts its kind)",
+        );
+    }
+    Some(Evidence::new(Layer::C2pa, finding, detail).with_code(code))
+}
+
+/// The evidence a failure found now in an ingredient's manifest gives: an `IngredientFailure`
+/// with its code (`verdict` decides which codes make the file tampered).
+fn ingredient_evidence(uri: &str, code: &str, explanation: Option<&str>) -> Option<Evidence> {
+    let mut evidence = failure_evidence(code, explanation, &format!("ingredient {uri}: "))?;
+    evidence.finding = Finding::IngredientFailure;
+    Some(evidence)
+}
+
+/// The name a report gives the trust list a signer was found on.
+fn trust_list_name(uri: &str) -> &str {
+    match uri {
+        // A root on both official lists can be reported against either.
+        super::OFFICIAL_TRUST_LIST_URI | super::OFFICIAL_TSA_TRUST_LIST_URI => {
+            "the official C2PA trust list"
+        }
+        super::CONFIGURED_TRUST_URI => "your trust anchors",
+        other => other,
+    }
 }
 
 fn trust<'a>(
     successes: impl Iterator<Item = &'a str>,
     failures: impl Iterator<Item = &'a str>,
 ) -> Trust {
-    let failures: Vec<&str> = failures.filter(|c| is_trust_code(c)).collect();
+    let failures: Vec<&str> = failures
+        .filter(|c| classify(c).class == StatusClass::Trust)
+        .collect();
     if failures.contains(&"signingCredential.ocsp.revoked") {
         Trust::Revoked
     } else if failures.iter().any(|c| {
@@ -529,11 +581,59 @@ mod tests {
     }
 
     #[test]
-    fn integrity_codes_are_not_trust_codes() {
-        assert!(is_trust_code("signingCredential.untrusted"));
-        assert!(is_trust_code("claimSignature.outsideValidity"));
-        assert!(!is_trust_code("claimSignature.mismatch"));
-        assert!(!is_trust_code("assertion.dataHash.mismatch"));
+    fn identity_findings_leave_the_signer_trusted() {
+        let t = |ok: &[&str], bad: &[&str]| trust(ok.iter().copied(), bad.iter().copied());
+        assert_eq!(
+            t(
+                &["signingCredential.trusted"],
+                &["cawg.x509.credential.untrusted", "cawg.ica.did_unavailable"]
+            ),
+            Trust::Trusted
+        );
+    }
+
+    #[test]
+    fn ingredient_failures_keep_their_code_and_name_the_ingredient() {
+        let uri = "self#jumbf=c2pa.assertions/c2pa.ingredient.v3";
+        let altered = ingredient_evidence(uri, "ingredient.manifest.mismatch", None).unwrap();
+        assert_eq!(altered.finding, Finding::IngredientFailure);
+        assert!(altered.is_integrity_failure());
+        assert!(
+            altered.detail.starts_with("ingredient self#jumbf"),
+            "{}",
+            altered.detail
+        );
+        let untrusted = ingredient_evidence(uri, "signingCredential.untrusted", None).unwrap();
+        assert!(!untrusted.is_integrity_failure());
+        assert_eq!(
+            ingredient_evidence(uri, "signingCredential.ocsp.skipped", None),
+            None
+        );
+    }
+
+    #[test]
+    fn failure_codes_become_the_right_evidence() {
+        let finding = |code| failure_evidence(code, None, "").map(|e| e.finding);
+        assert_eq!(
+            finding("assertion.dataHash.mismatch"),
+            Some(Finding::IntegrityFailure)
+        );
+        assert_eq!(
+            finding("signingCredential.untrusted"),
+            Some(Finding::TrustFinding)
+        );
+        assert_eq!(
+            finding("cawg.ica.did_unavailable"),
+            Some(Finding::IdentityFinding)
+        );
+        assert_eq!(finding("signingCredential.ocsp.skipped"), None);
+        let unknown = failure_evidence("assertion.futureCheck.mismatch", None, "").unwrap();
+        assert_eq!(unknown.finding, Finding::IntegrityFailure);
+        assert!(
+            unknown.detail.contains("does not know"),
+            "{}",
+            unknown.detail
+        );
     }
 
     #[test]

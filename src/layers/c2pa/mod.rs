@@ -6,6 +6,7 @@
 
 pub mod detect;
 pub mod embed;
+pub mod status;
 pub mod timestamp;
 
 use std::sync::Arc;
@@ -69,6 +70,21 @@ impl C2paError {
 /// The name synthmark signs its claims with (`claim_generator_info`).
 pub const CLAIM_GENERATOR: &str = "synthmark";
 
+/// The official C2PA trust list (claim signers), a dated snapshot bundled with synthmark; see
+/// `trust/README.md` for its source and how to refresh it.
+pub const OFFICIAL_TRUST_LIST_PEM: &str = include_str!("../../../trust/C2PA-TRUST-LIST.pem");
+/// The official C2PA trust list for time-stamping authorities (same snapshot).
+pub const OFFICIAL_TSA_TRUST_LIST_PEM: &str =
+    include_str!("../../../trust/C2PA-TSA-TRUST-LIST.pem");
+/// Where the bundled trust list comes from; reports name it for signers found on it.
+pub const OFFICIAL_TRUST_LIST_URI: &str =
+    "https://github.com/c2pa-org/conformance-public/blob/main/trust-list/C2PA-TRUST-LIST.pem";
+/// Where the bundled TSA trust list comes from.
+pub const OFFICIAL_TSA_TRUST_LIST_URI: &str =
+    "https://github.com/c2pa-org/conformance-public/blob/main/trust-list/C2PA-TSA-TRUST-LIST.pem";
+/// The name given to the trust anchors a user configures (`--trust`).
+pub const CONFIGURED_TRUST_URI: &str = "urn:synthmark:configured-manifest-anchors";
+
 /// How the shared `c2pa` context is configured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ContextConfig {
@@ -76,6 +92,8 @@ pub(crate) struct ContextConfig {
     pub trust_anchors_pem: String,
     /// PEM bundle of trust anchors for time-stamping authorities.
     pub tsa_trust_anchors_pem: String,
+    /// Also trust the official C2PA trust lists bundled with synthmark.
+    pub official_trust_lists: bool,
     /// Re-validate every manifest right after signing it.
     pub verify_after_sign: bool,
 }
@@ -102,16 +120,43 @@ pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError>
             "thumbnail": { "enabled": false },
         },
     });
+    let official = config.official_trust_lists;
     let anchors: Vec<_> = [
-        (&config.trust_anchors_pem, "manifest"),
-        (&config.tsa_trust_anchors_pem, "tsa"),
+        (
+            config.trust_anchors_pem.as_str(),
+            CONFIGURED_TRUST_URI,
+            "manifest",
+        ),
+        (
+            config.tsa_trust_anchors_pem.as_str(),
+            "urn:synthmark:configured-tsa-anchors",
+            "tsa",
+        ),
+        (
+            if official {
+                OFFICIAL_TRUST_LIST_PEM
+            } else {
+                ""
+            },
+            OFFICIAL_TRUST_LIST_URI,
+            "manifest",
+        ),
+        (
+            if official {
+                OFFICIAL_TSA_TRUST_LIST_PEM
+            } else {
+                ""
+            },
+            OFFICIAL_TSA_TRUST_LIST_URI,
+            "tsa",
+        ),
     ]
     .into_iter()
-    .filter(|(pem, _)| !pem.trim().is_empty())
-    .map(|(pem, kind)| {
+    .filter(|(pem, _, _)| !pem.trim().is_empty())
+    .map(|(pem, uri, kind)| {
         json!({
             "trust_anchors": pem,
-            "trust_uri": format!("urn:synthmark:configured-{kind}-anchors"),
+            "trust_uri": uri,
             "trust_kind": kind,
         })
     })
