@@ -52,7 +52,16 @@ pub enum Format {
     Gif,
     Avif,
     Heic,
+    /// JPEG XL, a bare codestream or the ISO-BMFF-style container (which alone can carry C2PA
+    /// and XMP boxes). Checked for credentials and metadata only: this build has no JPEG XL
+    /// pixel decoder.
+    Jxl,
 }
+
+/// The JPEG XL container's signature box.
+const JXL_CONTAINER: &[u8] = b"\0\0\0\x0cJXL \r\n\x87\n";
+/// A bare JPEG XL codestream's signature.
+const JXL_CODESTREAM: &[u8] = b"\xff\x0a";
 
 /// Why a file is not a usable image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,15 +69,18 @@ pub enum Format {
 pub enum FormatError {
     #[error("the file is empty")]
     Empty,
-    #[error("not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC; the first bytes are {0})")]
+    #[error("not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF, HEIC or JPEG XL; the first bytes are {0})")]
     Unrecognised(String),
     #[error("{format} is truncated or corrupt: {reason}")]
     Malformed { format: Format, reason: String },
+    /// A bare JPEG XL codestream: readable, but with nowhere to put credentials or metadata.
+    #[error("a bare JPEG XL codestream has no container to carry credentials; wrap it in the JPEG XL container first (e.g. `cjxl --container=1`)")]
+    BareJxlCodestream,
 }
 
 impl Format {
     /// The `image` crate's decoder for this format, or `None` when this build has none
-    /// (AVIF, HEIC).
+    /// (AVIF, HEIC, JPEG XL).
     pub fn image_format(self) -> Option<image::ImageFormat> {
         match self {
             Format::Jpeg => Some(image::ImageFormat::Jpeg),
@@ -76,12 +88,12 @@ impl Format {
             Format::Webp => Some(image::ImageFormat::WebP),
             Format::Tiff => Some(image::ImageFormat::Tiff),
             Format::Gif => Some(image::ImageFormat::Gif),
-            Format::Avif | Format::Heic => None,
+            Format::Avif | Format::Heic | Format::Jxl => None,
         }
     }
 
     /// Every format, in a stable order.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Jpeg,
         Format::Png,
         Format::Webp,
@@ -89,6 +101,7 @@ impl Format {
         Format::Gif,
         Format::Avif,
         Format::Heic,
+        Format::Jxl,
     ];
 
     /// Identifies the format from the leading bytes of a file.
@@ -106,6 +119,8 @@ impl Format {
             Some(Format::Tiff)
         } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
             Some(Format::Gif)
+        } else if bytes.starts_with(JXL_CONTAINER) || bytes.starts_with(JXL_CODESTREAM) {
+            Some(Format::Jxl)
         } else {
             sniff_heif_brand(bytes)
         };
@@ -122,6 +137,7 @@ impl Format {
             Format::Gif => "image/gif",
             Format::Avif => "image/avif",
             Format::Heic => "image/heic",
+            Format::Jxl => "image/jxl",
         }
     }
 
@@ -135,6 +151,7 @@ impl Format {
             Format::Gif => &["gif"],
             Format::Avif => &["avif"],
             Format::Heic => &["heic", "heif", "hif"],
+            Format::Jxl => &["jxl"],
         }
     }
 
@@ -156,11 +173,17 @@ impl Format {
             Format::Tiff => check_tiff(bytes),
             Format::Gif => check_gif(bytes),
             Format::Avif | Format::Heic => check_bmff(bytes),
+            Format::Jxl => check_jxl(bytes),
         };
         result.map_err(|reason| FormatError::Malformed {
             format: self,
             reason,
         })
+    }
+
+    /// True for a bare JPEG XL codestream (no container boxes).
+    pub fn is_bare_jxl(self, bytes: &[u8]) -> bool {
+        self == Format::Jxl && bytes.starts_with(JXL_CODESTREAM)
     }
 
     /// [`Format::sniff`] followed by [`Format::check_structure`].
@@ -181,6 +204,7 @@ impl fmt::Display for Format {
             Format::Gif => "GIF",
             Format::Avif => "AVIF",
             Format::Heic => "HEIC",
+            Format::Jxl => "JPEG XL",
         })
     }
 }
@@ -416,10 +440,14 @@ fn check_gif(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// A box's type and where its body starts and ends.
-type BoxSpan<'a> = (&'a [u8], usize, usize);
+pub(crate) type BoxSpan<'a> = (&'a [u8], usize, usize);
 
 /// The boxes in `bytes[start..end]`, or where they stop chaining.
-fn bmff_boxes(bytes: &[u8], start: usize, end: usize) -> Result<Vec<BoxSpan<'_>>, String> {
+pub(crate) fn bmff_boxes(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<Vec<BoxSpan<'_>>, String> {
     let mut boxes = Vec::new();
     let mut pos = start;
     while pos < end {
@@ -470,6 +498,22 @@ fn check_bmff(bytes: &[u8]) -> Result<(), String> {
         .map_err(|reason| format!("the 'meta' box is corrupt: {reason}"))?;
     if !children.iter().any(|(kind, ..)| *kind == b"hdlr") {
         return Err("the 'meta' box has no handler ('hdlr')".into());
+    }
+    Ok(())
+}
+
+/// A bare codestream has no boxes to walk; a container's boxes must fit and one must hold the
+/// codestream (`jxlc`, or `jxlp` parts).
+fn check_jxl(bytes: &[u8]) -> Result<(), String> {
+    if bytes.starts_with(JXL_CODESTREAM) {
+        return Ok(());
+    }
+    let boxes = bmff_boxes(bytes, 0, bytes.len())?;
+    if !boxes
+        .iter()
+        .any(|(kind, ..)| *kind == b"jxlc" || *kind == b"jxlp")
+    {
+        return Err("no codestream box ('jxlc' or 'jxlp')".into());
     }
     Ok(())
 }

@@ -98,6 +98,9 @@ pub enum DecodeError {
     /// This build has no pixel decoder for the format (AVIF, HEIC, JPEG XL).
     #[error("{0} pixels cannot be decoded by this build")]
     NoDecoder(Format),
+    /// The pixel layers were turned off (`--no-pixels`): nothing is decoded.
+    #[error("the pixel layers are off")]
+    PixelsOff,
     #[error("the image is {width}×{height} ({:.1} MP); at most {:.1} MP are decoded", mp(*width, *height), *max_pixels as f64 / 1e6)]
     TooManyPixels {
         width: u32,
@@ -228,6 +231,18 @@ pub struct LazyPixels<'a> {
     decoded: OnceCell<Result<DynamicImage, DecodeError>>,
 }
 
+impl LazyPixels<'_> {
+    /// Pixels that are never decoded: every layer that asks gets `None`, and nothing fails.
+    pub fn off(format: Format) -> Self {
+        LazyPixels {
+            format,
+            bytes: &[],
+            limits: Limits::default(),
+            decoded: OnceCell::from(Err(DecodeError::PixelsOff)),
+        }
+    }
+}
+
 impl<'a> LazyPixels<'a> {
     /// Nothing is decoded yet.
     pub fn new(format: Format, bytes: &'a [u8], limits: Limits) -> Self {
@@ -269,7 +284,9 @@ impl<'a> LazyPixels<'a> {
     /// asked, or when this build has no decoder for the format or the variant.
     pub fn failure(&self) -> Option<&DecodeError> {
         match self.decoded.get() {
-            Some(Err(DecodeError::NoDecoder(_) | DecodeError::Unsupported(..)))
+            Some(Err(
+                DecodeError::NoDecoder(_) | DecodeError::Unsupported(..) | DecodeError::PixelsOff,
+            ))
             | Some(Ok(_))
             | None => None,
             Some(Err(err)) => Some(err),

@@ -457,7 +457,7 @@ fn every_bundled_sample_format_checks_labelled_ai_in_ndjson() {
     formats.sort();
     assert_eq!(
         formats,
-        ["avif", "gif", "heic", "jpeg", "png", "tiff", "webp"]
+        ["avif", "gif", "heic", "jpeg", "jxl", "png", "tiff", "webp"]
     );
     // The formats synthmark re-encodes also carry the watermark, and the verdict says so.
     for report in &reports {

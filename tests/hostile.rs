@@ -361,7 +361,7 @@ impl Server {
         let identity = common::dev_identity().signing_identity().unwrap();
         let checker = |pixels: bool| {
             Checker::new(&CheckOptions {
-                watermark: pixels,
+                pixels,
                 limits: settings.limits,
                 ..CheckOptions::default()
             })

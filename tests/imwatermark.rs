@@ -141,7 +141,7 @@ fn the_checker_names_the_generator_watermark() {
     }
     // Without pixel decoding the layer says nothing.
     let metadata_only = Checker::new(&CheckOptions {
-        watermark: false,
+        pixels: false,
         ..CheckOptions::default()
     })
     .unwrap();

@@ -354,3 +354,12 @@ fn a_meta_style_iptc_label_without_credentials_is_unlabelled_ai() {
     assert!(!evidence.signed);
     assert_eq!(evidence.value.as_deref(), Some("trainedAlgorithmicMedia"));
 }
+
+#[test]
+fn a_bare_jpeg_xl_codestream_is_refused_with_what_to_do() {
+    let err = default_stamper()
+        .stamp_bytes(b"\xff\x0a\xfa\x1f\x01\x00\x00\x00", "bare")
+        .unwrap_err();
+    assert!(err.is_input_fault());
+    assert!(err.to_string().contains("--container=1"), "{err}");
+}

@@ -34,16 +34,20 @@ pub struct Args {
         value_delimiter = ','
     )]
     trust_tsa: Vec<PathBuf>,
+    /// Do not trust the official C2PA trust lists bundled with synthmark (signer and TSA lists,
+    /// see trust/README.md): only --trust and --trust-tsa anchors count.
+    #[arg(long)]
+    no_default_trust: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
     /// Also write a self-contained HTML report (counts, a thumbnail and the evidence per file).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Do not decode pixels to look for watermarks: metadata and credentials only (much
-    /// faster, but a stripped label then goes unnoticed).
-    #[arg(long)]
-    no_watermark: bool,
+    /// Decode no pixels: metadata and credentials only (much faster, but a stripped label then
+    /// goes unnoticed: no watermark, stealth-metadata or fingerprint layer runs).
+    #[arg(long, visible_alias = "no-watermark")]
+    no_pixels: bool,
     /// For images found in the registry, write the image (unchanged) and its recovered manifest
     /// store as a sidecar `.c2pa` file into the --out directory. Nothing is re-signed.
     #[arg(long, requires = "out")]
@@ -57,7 +61,9 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let mut options = CheckOptions {
-        watermark: !args.no_watermark,
+        pixels: !args.no_pixels,
+        official_trust_lists: !args.no_default_trust
+            && global.config.check.default_trust.unwrap_or(true),
         ..CheckOptions::default()
     };
     for path in args.trust.iter().chain(&global.config.check.trust) {

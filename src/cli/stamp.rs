@@ -445,5 +445,5 @@ fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
 
 /// The one line that explains why some files carry the source type only in the manifest.
 pub fn xmp_note(count: usize) -> String {
-    format!("note: {count} AVIF/HEIC files carry the AI source type in the C2PA manifest only (synthmark writes no XMP into them)")
+    format!("note: {count} AVIF/HEIC/JPEG XL files carry the AI source type in the C2PA manifest only (synthmark writes no XMP into them)")
 }

@@ -72,9 +72,9 @@ impl<'a> Editable<'a> {
                     "GIF holds at most 256 colours per frame, too few for the watermark".into(),
                 ))
             }
-            Format::Avif | Format::Heic => {
+            Format::Avif | Format::Heic | Format::Jxl => {
                 return Err(RecodeError::Unsupported(format!(
-                    "{format} cannot be re-encoded by this build (no AVIF/HEIF encoder)"
+                    "{format} cannot be re-encoded by this build (no AVIF, HEIF or JPEG XL encoder)"
                 )))
             }
         };

@@ -24,8 +24,8 @@ use super::Service;
 use crate::registry::choice::MAX_SHARING;
 use crate::registry::{parse_sha256, Query as RegistryQuery};
 use crate::{
-    Corner, Format, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict,
-    VisibleLabel, WatermarkOptions,
+    Corner, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict, VisibleLabel,
+    WatermarkOptions,
 };
 
 const PAGE: &str = include_str!("page.html");
@@ -102,7 +102,9 @@ fn deadline(service: &Service) -> tokio::time::Instant {
 
 #[derive(Debug, Deserialize)]
 struct CheckParams {
-    /// `false`: metadata and credentials only, no pixel layers (faster).
+    /// `false`: metadata and credentials only, no pixel is decoded (faster).
+    pixels: Option<bool>,
+    /// The older name of `pixels`.
     watermark: Option<bool>,
 }
 
@@ -125,12 +127,10 @@ async fn check(
     let admission = &service.checking;
     let mut reservation = Default::default();
     let upload = read_image(&service, admission, &mut reservation, request, deadline).await?;
-    let pixels = params.watermark.unwrap_or(true);
-    // Without pixel layers, only PNG and WebP are decoded (for stealth metadata).
-    let decodes = pixels || matches!(upload.format, Format::Png | Format::Webp);
+    let pixels = params.pixels.or(params.watermark).unwrap_or(true);
     let need = upload
         .info
-        .filter(|_| decodes)
+        .filter(|_| pixels)
         .map_or(0, |info| info.memory_to_check())
         + 2 * service.settings.limits.max_text_bytes as u64;
     admission

@@ -124,8 +124,9 @@ impl Drop for PgSchema {
     }
 }
 
-/// The samples directory of this repository (AVIF and HEIC fixtures are taken from there: the
-/// image crate cannot encode them; `scripts/make-samples.sh` made them with heif-enc).
+/// The samples directory of this repository (AVIF, HEIC and JPEG XL fixtures are taken from
+/// there: the image crate cannot encode them; `scripts/make-samples.sh` made them with heif-enc
+/// and cjxl).
 pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
@@ -150,6 +151,9 @@ pub fn image_bytes(format: Format) -> Vec<u8> {
         }
         Format::Heic => {
             std::fs::read(samples_dir().join("portrait.heic")).expect("samples/portrait.heic")
+        }
+        Format::Jxl => {
+            std::fs::read(samples_dir().join("portrait.jxl")).expect("samples/portrait.jxl")
         }
         other => panic!("no fixture for {other}"),
     }
@@ -177,6 +181,7 @@ pub fn flip_pixel_byte(format: Format, bytes: &mut [u8]) {
         Format::Gif => bytes.len() - 8,
         Format::Tiff => 64,
         Format::Avif | Format::Heic => find(b"mdat") + 12,
+        Format::Jxl => find(b"jxlc") + 12,
         other => panic!("no tamper rule for {other}"),
     };
     while bytes[at] == 0xFF || bytes[at] == 0xFE {

@@ -2,10 +2,13 @@
 //! (AUTOMATIC1111 infotext, ComfyUI graphs, SwarmUI, Fooocus, InvokeAI, NovelAI, FLUX, ...).
 //!
 //! [`fields`] reads the fields; [`RULES`] is the catalogue, one line per trace, each naming the
-//! tool it identifies, so adding a generator is a few lines. None of this is signed.
+//! tool it identifies, so adding a generator is a few lines. Beside it, [`parameters`] scores
+//! JSON generation parameters from tools no rule names (diffusers, Gradio, Hugging Face Spaces)
+//! in any field read here, XMP included. None of this is signed.
 
 mod fields;
 pub(crate) mod novelai;
+mod parameters;
 
 use serde_json::Value;
 
@@ -148,6 +151,7 @@ pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels
                 ));
             }
         }
+        let before = evidence.len();
         for rule in RULES.iter().filter(|r| reads(r.source, field)) {
             if matches(rule.test, value) {
                 evidence.push(
@@ -164,9 +168,15 @@ pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels
                 );
             }
         }
+        if evidence.len() == before {
+            evidence.extend(parameters_evidence(&field.to_string(), value));
+        }
     }
-    if let Some(trace) = draw_things(format, image) {
-        evidence.push(trace);
+    if let Some(packet) = &crate::layers::xmp::read_packet(format, image) {
+        match draw_things(packet) {
+            Some(trace) => evidence.push(trace),
+            None => evidence.extend(xmp_parameters(packet)),
+        }
     }
     if let Some(comment) = fields.iter().find_map(|(field, value)| {
         let comment = matches!(field, Field::PngText(k) if k == "Comment")
@@ -181,12 +191,44 @@ pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels
     evidence
 }
 
+/// The XMP namespace of `exif:UserComment`.
+const EXIF_NS: &str = "http://ns.adobe.com/exif/1.0/";
+/// The XMP namespace of `dc:description`.
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+
+/// Evidence when `value` (read from `field`) holds JSON generation parameters.
+fn parameters_evidence(field: &str, value: &str) -> Option<Evidence> {
+    let keys = parameters::generation_parameters(value)?;
+    Some(
+        Evidence::new(
+            Layer::GeneratorMetadata,
+            Finding::GeneratorTrace,
+            format!(
+                "{field} holds image-generation parameters as JSON ({}): a diffusers-style pipeline, Gradio app or Hugging Face Space",
+                keys.join(", ")
+            ),
+        )
+        .with_value("generation parameters (JSON)"),
+    )
+}
+
+/// JSON generation parameters in the XMP `exif:UserComment` or `dc:description`.
+fn xmp_parameters(packet: &str) -> Option<Evidence> {
+    [
+        (EXIF_NS, "exif", "UserComment", "XMP exif:UserComment"),
+        (DC_NS, "dc", "description", "XMP dc:description"),
+    ]
+    .into_iter()
+    .find_map(|(namespace, prefix, local, field)| {
+        let value = crate::layers::xmp::find_property(packet, namespace, prefix, local)?;
+        parameters_evidence(field, &value)
+    })
+}
+
 /// Draw Things writes its parameters as JSON (`c` prompt, `sampler`, `steps`, …) into the XMP
 /// `exif:UserComment`.
-fn draw_things(format: Format, image: &[u8]) -> Option<Evidence> {
-    const EXIF_NS: &str = "http://ns.adobe.com/exif/1.0/";
-    let packet = crate::layers::xmp::read_packet(format, image)?;
-    let comment = crate::layers::xmp::find_property(&packet, EXIF_NS, "exif", "UserComment")?;
+fn draw_things(packet: &str) -> Option<Evidence> {
+    let comment = crate::layers::xmp::find_property(packet, EXIF_NS, "exif", "UserComment")?;
     let json: Value = serde_json::from_str(&comment).ok()?;
     let parameters = json.as_object()?;
     let generated = parameters.contains_key("c")

@@ -7,10 +7,12 @@
 //!
 //! Writing and reading work for JPEG (APP1), PNG (`iTXt`), WebP (`XMP ` chunk, promoting a simple
 //! file to the extended `VP8X` layout), GIF (the XMP application extension) and TIFF (tag 700).
-//! AVIF and HEIC are not written: the C2PA manifest carries the source type there.
+//! AVIF and HEIC (an XMP item in the `meta` box) and JPEG XL (an `xml ` box) are read, not
+//! written: the C2PA manifest carries the source type there.
 
 use crate::format::Format;
 
+mod bmff;
 pub mod detect;
 mod gif;
 mod jpeg;
@@ -64,14 +66,15 @@ pub fn embed_digital_source_type(
 /// The raw XMP packet (UTF-8 text) embedded in the image, if any.
 pub fn read_packet(format: Format, image: &[u8]) -> Option<String> {
     let bytes = match format {
-        Format::Jpeg => jpeg::find(image).map(|(_, payload)| payload),
-        Format::Png => png::find(image).map(|chunk| chunk.text),
-        Format::Webp => webp::find(image),
-        Format::Gif => gif::find(image).map(|(_, packet)| packet),
-        Format::Tiff => tiff::find(image),
-        _ => None,
+        Format::Jpeg => jpeg::find(image).map(|(_, payload)| payload.to_vec()),
+        Format::Png => png::find(image).map(|chunk| chunk.text.to_vec()),
+        Format::Webp => webp::find(image).map(<[u8]>::to_vec),
+        Format::Gif => gif::find(image).map(|(_, packet)| packet.to_vec()),
+        Format::Tiff => tiff::find(image).map(<[u8]>::to_vec),
+        Format::Avif | Format::Heic => bmff::find_heif(image),
+        Format::Jxl => bmff::find_jxl(image),
     }?;
-    String::from_utf8(bytes.to_vec()).ok()
+    String::from_utf8(bytes).ok()
 }
 
 /// The `DigitalSourceType` value in the image's XMP, if any: attribute or element form, under any
