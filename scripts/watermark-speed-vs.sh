@@ -13,12 +13,8 @@ rounds="${2:-3}"
 work="$(mktemp -d)"
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-git worktree add --detach "$work/base" "$rev" >/dev/null 2>&1
-# The two builds write the same example path: copy each binary out as soon as it is built.
-(cd "$work/base" && cargo build --ignore-rust-version --quiet --example robustness)
-cp "$CARGO_TARGET_DIR/debug/examples/robustness" "$work/base.bin"
-cargo build --ignore-rust-version --quiet --example robustness
-cp "$CARGO_TARGET_DIR/debug/examples/robustness" "$work/new.bin"
+source scripts/build-at-rev.sh
+build_at_rev "$rev" "$work" --example robustness
 
 # "  embed    37.0 ms  1.23x" -> "embed=37.0"
 figures() { awk -F'  +' '/ ms /{ sub(/ ms.*/, "", $3); print $2 "=" $3 }' ; }

@@ -41,10 +41,11 @@ pub fn find_heif(bytes: &[u8]) -> Option<Vec<u8>> {
         } else {
             start.checked_add(length)?
         };
-        packet.extend_from_slice(source.get(start..end)?);
-        if packet.len() > MAX_XMP {
+        let extent = source.get(start..end)?;
+        if packet.len() + extent.len() > MAX_XMP {
             return None;
         }
+        packet.extend_from_slice(extent);
     }
     Some(packet)
 }
@@ -244,6 +245,14 @@ mod tests {
         let mut file = heif(b"<x:xmpmeta/>", false);
         file.truncate(file.len() - 4); // the mdat box and the extent now run past the end
         assert_eq!(find_heif(&file), None);
+    }
+
+    #[test]
+    fn an_item_larger_than_the_cap_is_not_copied() {
+        let big = vec![b' '; MAX_XMP + 1];
+        assert_eq!(find_heif(&heif(&big, false)), None);
+        let fits = vec![b' '; 1000];
+        assert_eq!(find_heif(&heif(&fits, false)).map(|p| p.len()), Some(1000));
     }
 
     #[test]
