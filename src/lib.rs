@@ -61,7 +61,9 @@ pub use identity::{
 pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
 pub use layers::c2pa::timestamp::TsaOptions;
-pub use layers::c2pa::C2paError;
+pub use layers::c2pa::{
+    C2paError, CONFIGURED_TRUST_URI, OFFICIAL_TRUST_LIST_URI, OFFICIAL_TSA_TRUST_LIST_URI,
+};
 pub use layers::fingerprint;
 pub use layers::visible_label::{Corner, LabelKind, VisibleLabel};
 pub use layers::watermark;

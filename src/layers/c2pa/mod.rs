@@ -6,6 +6,7 @@
 
 pub mod detect;
 pub mod embed;
+mod signer;
 pub mod status;
 pub mod timestamp;
 
