@@ -7,6 +7,7 @@ mod common;
 
 use std::path::Path;
 
+use common::hostile::{huge_png, png_chunk};
 use common::*;
 use synthmark::{CheckOptions, Checker, Format};
 
@@ -17,26 +18,6 @@ const TRAINED: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlg
 
 fn checker() -> Checker {
     Checker::new(&CheckOptions::default()).unwrap()
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(kind);
-    chunk.extend_from_slice(data);
-    let crc = crc32(&chunk[4..]);
-    chunk.extend_from_slice(&crc.to_be_bytes());
-    chunk
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
 }
 
 /// A real PNG with a `tEXt` chunk inserted after IHDR.
@@ -206,11 +187,7 @@ fn jpeg_xl_is_checked_for_metadata_and_its_pixels_are_said_to_be_out_of_reach() 
 #[test]
 fn without_pixels_nothing_is_decoded() {
     // A PNG whose header promises 30,000 × 30,000 pixels: over the decoding limits.
-    let mut png = image_bytes(Format::Png);
-    png[16..20].copy_from_slice(&30_000u32.to_be_bytes());
-    png[20..24].copy_from_slice(&30_000u32.to_be_bytes());
-    let crc = crc32(&png[12..29]);
-    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let png = huge_png(30_000, 30_000, false);
     let with_pixels = checker().check_bytes(&png);
     assert_eq!(with_pixels.verdict.as_str(), "error", "{with_pixels:#?}");
     let metadata_only = Checker::new(&CheckOptions {
