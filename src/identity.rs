@@ -45,7 +45,7 @@ pub enum IdentityError {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("{path} already exists; pass --force to replace the identity")]
+    #[error("{path} already exists")]
     Exists { path: PathBuf },
     #[error("the certificate is not usable: {reason}")]
     Certificate { reason: String },

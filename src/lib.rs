@@ -39,6 +39,7 @@ mod check;
 mod format;
 mod hex;
 mod identity;
+pub mod import;
 mod jpeg_layout;
 mod layers;
 mod limits;

@@ -143,9 +143,9 @@ pub enum StampError {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("{path} already exists; pass --force to replace it")]
+    #[error("{path} already exists")]
     OutputExists { path: PathBuf },
-    #[error("no timestamp from {url}: {reason}; check the TSA, or pass --tsa-optional to sign without one")]
+    #[error("no timestamp from {url}: {reason}")]
     Timestamp { url: String, reason: String },
     /// The pixels could not be decoded (corrupt, or over the limits), so nothing was signed.
     #[error("{0}")]
@@ -154,7 +154,7 @@ pub enum StampError {
     #[error("the visible AI label cannot be drawn: {0}")]
     VisibleLabel(String),
     /// The output could not be logged; it was not written.
-    #[error("not logged in the registry, so the output was not written: {0}; fix the registry, or pass --no-registry to stamp without logging")]
+    #[error("not logged in the registry, so the output was not written: {0}")]
     Registry(RegistryError),
 }
 
@@ -351,7 +351,7 @@ impl Stamper {
                     (Ok(signed), None) => (signed, true),
                     (Ok(signed), Some(reason)) => {
                         warnings.push(format!(
-                            "signed WITHOUT a timestamp (--tsa-optional): {}: {reason}",
+                            "signed WITHOUT a timestamp (the TSA failed and timestamps were optional): {}: {reason}",
                             signer.url()
                         ));
                         (signed, false)
@@ -515,7 +515,7 @@ fn registry_entry(
     Entry {
         asset_id: watermark.map(|id| id.to_string()),
         sha256: Sha256::digest(&signed.image).into(),
-        fingerprint: fingerprint_of(format, &signed.image, limits),
+        fingerprint: fingerprint::of_encoded(format, &signed.image, limits),
         format: format.mime().to_string(),
         generator: generator.map(|g| match &g.version {
             Some(version) => format!("{}/{version}", g.name),
@@ -524,22 +524,6 @@ fn registry_entry(
         manifest_store: signed.manifest_store.clone(),
         created_at: crate::registry::now_unix(),
     }
-}
-
-/// PDQ of an encoded image; `None` when this build cannot decode it within `limits`.
-pub(crate) fn fingerprint_of(
-    format: Format,
-    bytes: &[u8],
-    limits: &Limits,
-) -> Option<fingerprint::Fingerprint> {
-    let image = pixels::LazyPixels::new(format, bytes, *limits);
-    let rgba = image.rgba()?;
-    fingerprint::pdq(
-        rgba.as_raw(),
-        rgba.width() as usize,
-        rgba.height() as usize,
-        4,
-    )
 }
 
 /// The pixel layers' result: the re-encoded image (when anything was drawn), the watermark's id

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::ValueEnum;
 use synthmark::{DevIdentity, KeyAlgorithm};
 
+use super::advice;
 use super::EXIT_OK;
 
 #[derive(Debug, clap::Args)]
@@ -41,9 +41,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Alg::Ed25519 => KeyAlgorithm::Ed25519,
     };
     let identity = DevIdentity::generate(alg, &args.org)?;
-    let paths = identity
-        .write_to(&args.out, args.force)
-        .context("cannot write the identity")?;
+    let paths = identity.write_to(&args.out, args.force).map_err(|err| {
+        let advice = advice::for_identity(&err)
+            .map(|a| format!("\nhint: {a}"))
+            .unwrap_or_default();
+        anyhow::anyhow!("cannot write the identity: {err}{advice}")
+    })?;
     println!(
         "Created a DEVELOPMENT signing identity in {}:",
         args.out.display()

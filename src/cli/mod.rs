@@ -1,6 +1,7 @@
 //! The command-line interface: flag definitions, one module per subcommand, and the shared
 //! batch machinery (input discovery, parallel runs, progress, summaries).
 
+mod advice;
 mod batch;
 mod check;
 mod config;

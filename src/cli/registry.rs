@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::bail;
-use synthmark::registry::import::{import, Imported};
+use synthmark::import::{import, Imported};
 use synthmark::registry::{now_unix, Location, Registry};
 use synthmark::{CheckOptions, Checker};
 
+use super::advice;
 use super::batch::{self, Progress};
 use super::config::RegistryConfig;
 use super::inputs;
@@ -81,11 +82,8 @@ pub fn for_stamping(
         Choice::Named(location) => location,
         Choice::Default(path) => Location::Sqlite(path),
     };
-    let registry = Registry::open(&location).map_err(|e| {
-        anyhow::anyhow!(
-            "{e}\nhint: fix the registry, or pass --no-registry to stamp without logging"
-        )
-    })?;
+    let registry = Registry::open(&location)
+        .map_err(|e| anyhow::anyhow!("{e}\nhint: {}", advice::for_registry(&e)))?;
     Ok(Some(Arc::new(registry)))
 }
 
@@ -206,7 +204,7 @@ fn run_import(registry: &Registry, paths: &[PathBuf], global: &Global) -> anyhow
     let results = batch::run(found, global.jobs, &progress, |input| {
         let result = synthmark::read_image_file(&input.path)
             .map_err(|e| format!("cannot read the file: {e}"))
-            .and_then(|bytes| import(registry, &checker, &bytes));
+            .and_then(|bytes| import(registry, &checker, &bytes).map_err(|e| e.to_string()));
         (input.path, result)
     })?;
     let mut failed: Vec<(PathBuf, String)> =

@@ -12,6 +12,7 @@ use synthmark::{
     VisibleLabel, WatermarkOptions,
 };
 
+use super::advice;
 use super::batch::{self, Progress};
 use super::inputs::{self, Input};
 use super::registry::{self, RegistryArgs};
@@ -314,7 +315,7 @@ pub fn stamp_batch(
                 .map_or_else(|| "image".into(), |n| n.to_string_lossy());
             let stamped = stamper
                 .stamp_into(&bytes, &title, &job.output, existing)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| advice::stamp_error(&e))?;
             for warning in &stamped.warnings {
                 progress.message(&format!("{}: warning: {warning}", job.input.display()));
             }
@@ -393,7 +394,7 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Err(err) => {
-            eprintln!("-: {err}");
+            eprintln!("-: {}", advice::stamp_error(&err));
             Ok(EXIT_FILES_FAILED)
         }
     }

@@ -17,6 +17,10 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::format::Format;
+use crate::limits::Limits;
+use crate::pixels::LazyPixels;
+
 /// Hashes at most this many bits apart are the same picture (Meta's
 /// `PDQ_CONFIDENT_MATCH_THRESHOLD`).
 pub const MATCH_DISTANCE: u32 = 31;
@@ -102,6 +106,18 @@ pub struct Dihedral {
     /// The hashes the image would have rotated 90°, 180°, 270°, mirrored top–bottom ("flip x"),
     /// left–right ("flip y"), and across either diagonal: the reference's order.
     pub variants: [PdqHash; 7],
+}
+
+/// PDQ of an encoded image; `None` when this build cannot decode it within `limits`.
+pub fn of_encoded(format: Format, bytes: &[u8], limits: &Limits) -> Option<Fingerprint> {
+    let image = LazyPixels::new(format, bytes, *limits);
+    let rgba = image.rgba()?;
+    pdq(
+        rgba.as_raw(),
+        rgba.width() as usize,
+        rgba.height() as usize,
+        4,
+    )
 }
 
 /// PDQ of an interleaved 8-bit image with `channels` (3 = RGB, 4 = RGBA; alpha is ignored) per

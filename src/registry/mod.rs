@@ -16,7 +16,6 @@
 
 pub mod choice;
 pub mod evidence;
-pub mod import;
 mod postgres;
 mod sqlite;
 
@@ -109,6 +108,9 @@ pub enum RegistryError {
     /// answers, where a database address does not belong (`location` is there for logs).
     #[error("the registry failed: {reason}")]
     Query { location: String, reason: String },
+    /// The file exists but is not a registry (or is corrupt).
+    #[error("cannot open the registry at {location}: {reason} (the file is not a synthmark registry, or it is corrupt)")]
+    NotARegistry { location: String, reason: String },
     #[error("registry {location} has schema version {found}, newer than this synthmark knows ({known}); upgrade synthmark")]
     NewerSchema {
         location: String,
@@ -117,29 +119,45 @@ pub enum RegistryError {
     },
 }
 
+/// Why a storage backend could not answer: the database's own message, without the statement
+/// it ran or the database's address (the [`Registry`] adds the location for logs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    message: String,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into(),
+        }
+    }
+}
+
 /// The storage interface both backends implement. Every method is one short transaction.
 pub trait Store: Send + Sync {
     /// Logs entries (in one transaction) and returns their ids.
-    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String>;
+    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, StoreError>;
     /// The first `limit` entries (oldest first) whose watermark carried `asset_id`.
-    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String>;
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, StoreError>;
     /// Entries whose file had this SHA-256.
-    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String>;
+    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, StoreError>;
     /// `(id, hash)` of every entry with a matchable fingerprint whose word `position` equals one
     /// of `words`, for each `(position, words)` probe. An entry found by several probes may
     /// appear more than once.
     fn fingerprint_candidates(
         &self,
         probes: &[(usize, Vec<u16>)],
-    ) -> Result<Vec<(i64, PdqHash)>, String>;
+    ) -> Result<Vec<(i64, PdqHash)>, StoreError>;
     /// One entry by id.
-    fn get(&self, id: i64) -> Result<Option<Stored>, String>;
+    fn get(&self, id: i64) -> Result<Option<Stored>, StoreError>;
     /// Deletes entries by id; returns how many were deleted.
-    fn delete(&self, ids: &[i64]) -> Result<u64, String>;
+    fn delete(&self, ids: &[i64]) -> Result<u64, StoreError>;
     /// Ids of entries created before `unix_seconds`.
-    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, String>;
+    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, StoreError>;
     /// Number of entries.
-    fn count(&self) -> Result<u64, String>;
+    fn count(&self) -> Result<u64, StoreError>;
 }
 
 /// A registry: a [`Store`] and where it lives.
@@ -244,10 +262,10 @@ impl Registry {
         &self.location
     }
 
-    fn error(&self, reason: String) -> RegistryError {
+    fn error(&self, cause: StoreError) -> RegistryError {
         RegistryError::Query {
             location: self.location.clone(),
-            reason,
+            reason: cause.to_string(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use postgres::{Client, NoTls, Row};
 
-use super::{stored_fingerprint, Entry, RegistryError, Store, Stored, WORDS};
+use super::{stored_fingerprint, Entry, RegistryError, Store, StoreError, Stored, WORDS};
 use crate::layers::fingerprint::PdqHash;
 
 /// Versioned migrations, applied in order on open. Never edit one that has shipped; add another.
@@ -66,8 +66,8 @@ impl PostgresStore {
         }
         let mut client = config
             .connect(NoTls)
-            .map_err(|e| open_error(describe(&e)))?;
-        let current = migrate(&mut client).map_err(|e| open_error(describe(&e)))?;
+            .map_err(|e| open_error(describe(&e).to_string()))?;
+        let current = migrate(&mut client).map_err(|e| open_error(describe(&e).to_string()))?;
         if current > MIGRATIONS.len() as i64 {
             return Err(RegistryError::NewerSchema {
                 location: shown.to_string(),
@@ -82,7 +82,7 @@ impl PostgresStore {
     }
 
     /// The connection, checked with a round trip first and re-opened if the server dropped it.
-    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, String> {
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
         // A panic while holding the lock leaves the server consistent (transactions roll back).
         let mut client = self
             .client
@@ -90,7 +90,10 @@ impl PostgresStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if client.is_closed() || client.is_valid(std::time::Duration::from_secs(5)).is_err() {
             *client = self.config.connect(NoTls).map_err(|e| {
-                format!("lost the connection and cannot reconnect: {}", describe(&e))
+                StoreError::new(format!(
+                    "lost the connection and cannot reconnect: {}",
+                    describe(&e)
+                ))
             })?;
         }
         Ok(client)
@@ -102,7 +105,7 @@ impl PostgresStore {
         condition: &str,
         value: &(dyn postgres::types::ToSql + Sync),
         limit: usize,
-    ) -> Result<Vec<Stored>, String> {
+    ) -> Result<Vec<Stored>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .client()?
@@ -142,8 +145,8 @@ fn migrate(client: &mut Client) -> Result<i64, postgres::Error> {
 }
 
 /// The server's message when there is one (the driver's top-level text is often just "db error").
-fn describe(err: &postgres::Error) -> String {
-    match err.as_db_error() {
+fn describe(err: &postgres::Error) -> StoreError {
+    StoreError::new(match err.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => {
             let mut text = err.to_string();
@@ -154,10 +157,10 @@ fn describe(err: &postgres::Error) -> String {
             }
             text
         }
-    }
+    })
 }
 
-fn stored_from_row(row: &Row) -> Result<Stored, String> {
+fn stored_from_row(row: &Row) -> Result<Stored, StoreError> {
     let get_error = |e: postgres::Error| describe(&e);
     let sha: Vec<u8> = row.try_get(2).map_err(get_error)?;
     let pdq: Option<Vec<u8>> = row.try_get(7).map_err(get_error)?;
@@ -178,7 +181,7 @@ fn stored_from_row(row: &Row) -> Result<Stored, String> {
 }
 
 impl Store for PostgresStore {
-    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String> {
+    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
         let mut client = self.client()?;
         let mut transaction = client.transaction().map_err(|e| describe(&e))?;
         let insert_entry = transaction
@@ -242,18 +245,18 @@ impl Store for PostgresStore {
         Ok(ids)
     }
 
-    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String> {
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, StoreError> {
         self.select("e.asset_id = $1", &asset_id, limit)
     }
 
-    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String> {
+    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, StoreError> {
         self.select("e.sha256 = $1", &&sha256[..], usize::MAX)
     }
 
     fn fingerprint_candidates(
         &self,
         probes: &[(usize, Vec<u16>)],
-    ) -> Result<Vec<(i64, PdqHash)>, String> {
+    ) -> Result<Vec<(i64, PdqHash)>, StoreError> {
         let mut client = self.client()?;
         let statement = client
             .prepare("SELECT entry, pdq FROM pdq_words WHERE position = $1 AND word = ANY($2)")
@@ -275,11 +278,11 @@ impl Store for PostgresStore {
         Ok(candidates)
     }
 
-    fn get(&self, id: i64) -> Result<Option<Stored>, String> {
+    fn get(&self, id: i64) -> Result<Option<Stored>, StoreError> {
         Ok(self.select("e.id = $1", &id, 1)?.into_iter().next())
     }
 
-    fn delete(&self, ids: &[i64]) -> Result<u64, String> {
+    fn delete(&self, ids: &[i64]) -> Result<u64, StoreError> {
         let mut client = self.client()?;
         let mut transaction = client.transaction().map_err(|e| describe(&e))?;
         let ids = ids.to_vec();
@@ -321,7 +324,7 @@ impl Store for PostgresStore {
         Ok(deleted)
     }
 
-    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, String> {
+    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, StoreError> {
         let rows = self
             .client()?
             .query(
@@ -332,7 +335,7 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    fn count(&self) -> Result<u64, String> {
+    fn count(&self) -> Result<u64, StoreError> {
         self.client()?
             .query_one("SELECT COUNT(*) FROM entries", &[])
             .map(|r| r.get::<_, i64>(0) as u64)

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{stored_fingerprint, Entry, RegistryError, Store, Stored, WORDS};
+use super::{stored_fingerprint, Entry, RegistryError, Store, StoreError, Stored, WORDS};
 use crate::layers::fingerprint::PdqHash;
 
 /// Versioned migrations, applied in order on open. Never edit one that has shipped; add another.
@@ -49,9 +49,13 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path, shown: &str) -> Result<SqliteStore, RegistryError> {
-        let open_error = |reason: String| RegistryError::Open {
-            location: shown.to_string(),
-            reason,
+        let open_error = |reason: String| {
+            let location = shown.to_string();
+            if is_not_a_registry(&reason) {
+                RegistryError::NotARegistry { location, reason }
+            } else {
+                RegistryError::Open { location, reason }
+            }
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -63,7 +67,7 @@ impl SqliteStore {
             .map_err(|e| open_error(e.to_string()))?;
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(|e| open_error(describe(&e)))?;
+            .map_err(|e| open_error(describe(&e).to_string()))?;
         migrate(&mut connection).map_err(|e| match e {
             Migration::Newer(found) => RegistryError::NewerSchema {
                 location: shown.to_string(),
@@ -90,7 +94,7 @@ impl SqliteStore {
         condition: &str,
         value: &dyn rusqlite::ToSql,
         limit: usize,
-    ) -> Result<Vec<Stored>, String> {
+    ) -> Result<Vec<Stored>, StoreError> {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached(&format!(
@@ -112,7 +116,7 @@ enum Migration {
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), Migration> {
-    let failed = |e: rusqlite::Error| Migration::Failed(describe(&e));
+    let failed = |e: rusqlite::Error| Migration::Failed(describe(&e).to_string());
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(failed)?;
@@ -141,20 +145,20 @@ fn migrate(connection: &mut Connection) -> Result<(), Migration> {
     transaction.commit().map_err(failed)
 }
 
-/// SQLite's message (without the statement it quotes), with a hint for the one users can act
-/// on.
-fn describe(err: &rusqlite::Error) -> String {
+/// SQLite's message, without the statement it quotes.
+fn describe(err: &rusqlite::Error) -> StoreError {
     let mut text = err.to_string();
     for verb in [" in SELECT ", " in INSERT ", " in DELETE ", " in CREATE "] {
         if let Some(at) = text.find(verb) {
             text.truncate(at);
         }
     }
-    if text.contains("not a database") || text.contains("malformed") {
-        format!("{text} (the file is not a synthmark registry, or it is corrupt; move it aside or point --registry elsewhere)")
-    } else {
-        text
-    }
+    StoreError::new(text)
+}
+
+/// SQLite's words for a file that is not a database, or a damaged one.
+fn is_not_a_registry(reason: &str) -> bool {
+    reason.contains("not a database") || reason.contains("malformed")
 }
 
 fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
@@ -177,7 +181,7 @@ fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
 }
 
 impl Store for SqliteStore {
-    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, String> {
+    fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
         let mut connection = self.connection();
         let transaction = connection.transaction().map_err(|e| describe(&e))?;
         let mut ids = Vec::with_capacity(entries.len());
@@ -233,18 +237,18 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, String> {
+    fn by_asset_id(&self, asset_id: &str, limit: usize) -> Result<Vec<Stored>, StoreError> {
         self.select("e.asset_id = ?1", &asset_id, limit)
     }
 
-    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, String> {
+    fn by_sha256(&self, sha256: &[u8; 32]) -> Result<Vec<Stored>, StoreError> {
         self.select("e.sha256 = ?1", &&sha256[..], usize::MAX)
     }
 
     fn fingerprint_candidates(
         &self,
         probes: &[(usize, Vec<u16>)],
-    ) -> Result<Vec<(i64, PdqHash)>, String> {
+    ) -> Result<Vec<(i64, PdqHash)>, StoreError> {
         let connection = self.connection();
         let mut candidates = Vec::new();
         for (position, words) in probes {
@@ -271,7 +275,7 @@ impl Store for SqliteStore {
         Ok(candidates)
     }
 
-    fn get(&self, id: i64) -> Result<Option<Stored>, String> {
+    fn get(&self, id: i64) -> Result<Option<Stored>, StoreError> {
         let connection = self.connection();
         connection
             .query_row(
@@ -283,7 +287,7 @@ impl Store for SqliteStore {
             .map_err(|e| describe(&e))
     }
 
-    fn delete(&self, ids: &[i64]) -> Result<u64, String> {
+    fn delete(&self, ids: &[i64]) -> Result<u64, StoreError> {
         let mut connection = self.connection();
         let transaction = connection.transaction().map_err(|e| describe(&e))?;
         let mut deleted = 0;
@@ -316,7 +320,7 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
-    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, String> {
+    fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, StoreError> {
         let connection = self.connection();
         let mut statement = connection
             .prepare("SELECT id FROM entries WHERE created_at < ?1 ORDER BY id")
@@ -328,7 +332,7 @@ impl Store for SqliteStore {
             .map_err(|e| describe(&e))
     }
 
-    fn count(&self) -> Result<u64, String> {
+    fn count(&self) -> Result<u64, StoreError> {
         self.connection()
             .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
