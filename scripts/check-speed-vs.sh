@@ -21,19 +21,7 @@ trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "
 source scripts/build-at-rev.sh
 build_at_rev "$rev" "$work" --bin synthmark
 
-python3 - "$work/plain" "$count" <<'PY'
-import os, sys
-import numpy as np
-from PIL import Image
-out, count = sys.argv[1], int(sys.argv[2])
-os.makedirs(out)
-rng = np.random.default_rng(7)
-base = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-for i in range(count):
-    tile = np.roll(base, i, axis=(0, 1))
-    im = Image.fromarray(tile).resize((1152, 864), Image.BICUBIC)
-    im.save(os.path.join(out, f"img{i:05d}.jpg"), quality=90)
-PY
+python3 scripts/make-bench-jpegs.py "$work/plain" "$count"
 HOME="$work/home" "$work/new.bin" stamp -q --no-watermark "$work/plain" --out "$work/stamped" 2>/dev/null
 
 timed() { # binary dir [flags...] -> seconds

@@ -14,6 +14,7 @@ use c2pa::Context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::explanation::{explain, Grounds};
 use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
@@ -22,7 +23,7 @@ use crate::limits::Limits;
 use crate::pixels::LazyPixels;
 use crate::registry::evidence::{self as registry_evidence, Recovered};
 use crate::registry::Registry;
-use crate::verdict::{decide, Evidence, Finding, Layer, Trust, Verdict};
+use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
 
 /// How images are checked.
 #[derive(Debug, Clone)]
@@ -150,7 +151,13 @@ impl Report {
         Report {
             path,
             verdict: Verdict::Error,
-            explanation: format!("The file could not be checked: {reason}."),
+            explanation: explain(Grounds {
+                verdict: Verdict::Error,
+                evidence: &[],
+                signer: None,
+                trust: None,
+                error: Some(&reason),
+            }),
             trust: None,
             rests_on: Vec::new(),
             format: None,
@@ -292,91 +299,16 @@ impl Checker {
             recovered: registry.recovered,
             error: None,
         };
-        report.explanation = explain(&report);
-        report
-    }
-}
-
-/// One sentence for a moderator: what the verdict rests on, and what it does not prove.
-fn explain(report: &Report) -> String {
-    let unsigned_ai = report
-        .evidence
-        .iter()
-        .filter(|e| e.is_unsigned_ai_evidence())
-        // The registry's recovered credentials, then our own watermark, are the most specific
-        // explanations of a stripped label.
-        .min_by_key(|e| match e.finding {
-            Finding::RegistryMatch => 0,
-            Finding::Watermark => 1,
-            _ => 2,
+        report.explanation = explain(Grounds {
+            verdict: report.verdict,
+            evidence: &report.evidence,
+            signer: report
+                .signer
+                .as_ref()
+                .and_then(|s| s.common_name.as_deref().or(s.issuer.as_deref())),
+            trust: report.trust,
+            error: None,
         });
-    match report.verdict {
-        Verdict::LabelledAi => {
-            let signer = report.signer.as_ref();
-            let who = signer
-                .and_then(|s| s.common_name.as_deref().or(s.issuer.as_deref()))
-                .unwrap_or("an unnamed signer");
-            let trust = match report.trust {
-                Some(Trust::Trusted) => "a trusted signer",
-                Some(Trust::Expired) => "a signer whose certificate has expired",
-                Some(Trust::Revoked) => "a revoked signer",
-                _ => "a signer not on the configured trust list",
-            };
-            format!("Signed C2PA credentials from {who} ({trust}) declare this image AI-generated, and they verify.")
-        }
-        Verdict::UnlabelledAi => {
-            let value = |e: &Evidence| e.value.clone().unwrap_or_else(|| e.detail.clone());
-            let ending = "but no valid signed label declares it.";
-            match unsigned_ai {
-                Some(e) if e.layer == Layer::StealthMetadata => format!(
-                    "Metadata hidden in its pixels shows it was made with AI ({}), {ending}",
-                    value(e)
-                ),
-                Some(e)
-                    if e.finding == Finding::RegistryMatch
-                        && e.code.as_deref() == Some(registry_evidence::AMBIGUOUS) =>
-                {
-                    format!(
-                        "It matches images this provider stamped as AI-generated, though not one entry for certain ({}); and no valid signed label is embedded in it.",
-                        e.detail
-                    )
-                }
-                Some(e) if e.finding == Finding::RegistryMatch => format!(
-                    "It matches an image this provider stamped as AI-generated: {}; but no valid signed label is embedded in it.",
-                    e.detail
-                ),
-                Some(e) if e.finding == Finding::Watermark => format!(
-                    "An imperceptible synthmark watermark in its pixels (asset id {}) shows it was AI-generated and labelled, but the label was stripped: no valid signed label declares it.",
-                    value(e)
-                ),
-                Some(e) if e.layer == Layer::Watermark => format!(
-                    "A generator's invisible watermark in its pixels shows it was made with AI ({}), {ending}",
-                    value(e)
-                ),
-                Some(e) if e.layer == Layer::GeneratorMetadata => format!(
-                    "Its generator metadata shows it was made with AI ({}), {ending}",
-                    value(e)
-                ),
-                Some(e) => format!(
-                    "Its unsigned IPTC/XMP metadata declares it AI-generated ({}), {ending}",
-                    crate::source_type::code(&value(e))
-                ),
-                None => format!("Unsigned metadata shows AI involvement, {ending}"),
-            }
-        }
-        Verdict::Tampered => {
-            let cause = report
-                .evidence
-                .iter()
-                .find(|e| e.is_integrity_failure())
-                .map(|e| e.code.clone().unwrap_or_else(|| e.detail.clone()))
-                .unwrap_or_default();
-            format!("It carries C2PA credentials that fail verification ({cause}), so its label cannot be relied on.")
-        }
-        Verdict::NoSignal => "No machine-readable AI label or generator trace was found; that does not prove the image is not AI-generated.".to_string(),
-        Verdict::Error => format!(
-            "The file could not be checked: {}.",
-            report.error.as_deref().unwrap_or("unknown reason")
-        ),
+        report
     }
 }

@@ -40,6 +40,28 @@ pub fn read_image_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What a structure walk found wrong, in words: the reason of [`FormatError::Malformed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Malformation(String);
+
+impl From<String> for Malformation {
+    fn from(reason: String) -> Self {
+        Malformation(reason)
+    }
+}
+
+impl From<&str> for Malformation {
+    fn from(reason: &str) -> Self {
+        Malformation(reason.to_string())
+    }
+}
+
+impl std::fmt::Display for Malformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An image container synthmark can stamp and check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -177,7 +199,7 @@ impl Format {
         };
         result.map_err(|reason| FormatError::Malformed {
             format: self,
-            reason,
+            reason: reason.0,
         })
     }
 
@@ -258,12 +280,12 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
 /// Markers up to the first scan must be well formed, and an EOI must follow the scan data.
 /// Entropy-coded data cannot contain `FF D9` (0xFF is always stuffed), so its absence means the
 /// file was cut short.
-fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
+fn check_jpeg(bytes: &[u8]) -> Result<(), Malformation> {
     let mut pos = 2;
     loop {
         let marker = match bytes.get(pos..pos + 2) {
             Some([0xFF, m]) => *m,
-            Some(_) => return Err(format!("expected a marker at byte {pos}")),
+            Some(_) => return Err(format!("expected a marker at byte {pos}").into()),
             None => return Err("the file ends before the image data".into()),
         };
         match marker {
@@ -276,7 +298,8 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
                 if len < 2 || pos + 2 + len > bytes.len() {
                     return Err(format!(
                         "segment 0xFF{marker:02X} at byte {pos} runs past the end of the file"
-                    ));
+                    )
+                    .into());
                 }
                 pos += 2 + len;
                 if marker == 0xDA {
@@ -295,7 +318,7 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
 
 /// Chunks must chain from the signature to `IEND` without running past the end; the header
 /// must give the image a size, and there must be image data.
-fn check_png(bytes: &[u8]) -> Result<(), String> {
+fn check_png(bytes: &[u8]) -> Result<(), Malformation> {
     let mut pos = 8;
     let mut first = true;
     let mut image_data = false;
@@ -335,7 +358,7 @@ fn check_png(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The RIFF length must fit the file, and the chunks inside it must chain.
-fn check_riff(bytes: &[u8]) -> Result<(), String> {
+fn check_riff(bytes: &[u8]) -> Result<(), Malformation> {
     let riff_len = bytes
         .get(4..8)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -363,7 +386,8 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
             return Err(format!(
                 "chunk {} at byte {pos} runs past the end of the RIFF data",
                 String::from_utf8_lossy(&bytes[pos..pos + 4])
-            ));
+            )
+            .into());
         }
         pos = next;
     }
@@ -375,11 +399,11 @@ fn check_riff(bytes: &[u8]) -> Result<(), String> {
 
 /// The header must point at a first IFD inside the file whose entry table fits, and the chain
 /// of IFDs must end (a chain that loops back sends readers round forever).
-fn check_tiff(bytes: &[u8]) -> Result<(), String> {
+fn check_tiff(bytes: &[u8]) -> Result<(), Malformation> {
     let order = ByteOrder::of_tiff(bytes).ok_or("not a TIFF header")?;
     let ifd = order.u32_at(bytes, 4).ok_or("the header is cut off")?;
     if ifd < 8 {
-        return Err(format!("the first IFD offset {ifd} points into the header"));
+        return Err(format!("the first IFD offset {ifd} points into the header").into());
     }
     let entries = order
         .u16_at(bytes, ifd)
@@ -391,7 +415,7 @@ fn check_tiff(bytes: &[u8]) -> Result<(), String> {
     let mut next = ifd;
     while next != 0 {
         if !seen.insert(next) {
-            return Err(format!("the chain of IFDs loops back to byte {next}"));
+            return Err(format!("the chain of IFDs loops back to byte {next}").into());
         }
         let Some(count) = order.u16_at(bytes, next) else {
             break; // a later IFD past the end: readers stop there
@@ -405,7 +429,7 @@ fn check_tiff(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Blocks must chain from the logical screen descriptor to the `;` trailer.
-fn check_gif(bytes: &[u8]) -> Result<(), String> {
+fn check_gif(bytes: &[u8]) -> Result<(), Malformation> {
     let cut = || "the file ends before the GIF trailer (it was cut short)".to_string();
     let flags = *bytes.get(10).ok_or_else(cut)?;
     let mut pos = 13;
@@ -434,7 +458,7 @@ fn check_gif(bytes: &[u8]) -> Result<(), String> {
                 }
                 pos = skip_sub_blocks(pos + 1).ok_or_else(cut)?; // +1: LZW minimum code size
             }
-            other => return Err(format!("unexpected block 0x{other:02X} at byte {pos}")),
+            other => return Err(format!("unexpected block 0x{other:02X} at byte {pos}").into()),
         }
     }
 }
@@ -447,7 +471,7 @@ pub(crate) fn bmff_boxes(
     bytes: &[u8],
     start: usize,
     end: usize,
-) -> Result<Vec<BoxSpan<'_>>, String> {
+) -> Result<Vec<BoxSpan<'_>>, Malformation> {
     let mut boxes = Vec::new();
     let mut pos = start;
     while pos < end {
@@ -474,7 +498,8 @@ pub(crate) fn bmff_boxes(
             return Err(format!(
                 "box '{}' at byte {pos} runs past the end of its container",
                 String::from_utf8_lossy(kind)
-            ));
+            )
+            .into());
         }
         boxes.push((kind, pos + header, pos + size));
         pos += size;
@@ -484,7 +509,7 @@ pub(crate) fn bmff_boxes(
 
 /// Top-level boxes must chain to the end of the file; an image needs `mdat` and a `meta` box
 /// whose own boxes chain and include its handler (`hdlr`).
-fn check_bmff(bytes: &[u8]) -> Result<(), String> {
+fn check_bmff(bytes: &[u8]) -> Result<(), Malformation> {
     let boxes = bmff_boxes(bytes, 0, bytes.len())?;
     if !boxes.iter().any(|(kind, ..)| *kind == b"mdat") {
         return Err("no 'mdat' box (the image data is missing)".into());
@@ -504,7 +529,7 @@ fn check_bmff(bytes: &[u8]) -> Result<(), String> {
 
 /// A bare codestream has no boxes to walk; a container's boxes must fit and one must hold the
 /// codestream (`jxlc`, or `jxlp` parts).
-fn check_jxl(bytes: &[u8]) -> Result<(), String> {
+fn check_jxl(bytes: &[u8]) -> Result<(), Malformation> {
     if bytes.starts_with(JXL_CODESTREAM) {
         return Ok(());
     }

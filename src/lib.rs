@@ -35,7 +35,9 @@
 
 mod atomic_file;
 mod byte_order;
+mod c2pa_status;
 mod check;
+mod explanation;
 mod format;
 mod hex;
 mod identity;
@@ -66,12 +68,14 @@ pub use layers::c2pa::{
     C2paError, CONFIGURED_TRUST_URI, OFFICIAL_TRUST_LIST_URI, OFFICIAL_TSA_TRUST_LIST_URI,
 };
 pub use layers::fingerprint;
-pub use layers::visible_label::{Corner, LabelKind, VisibleLabel};
+pub use layers::visible_label::{Corner, LabelError, LabelKind, VisibleLabel};
 pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use limits::{Limits, MAX_PIXELS};
 pub use pixels::{decode as decode_image, probe, DecodeError, ImageInfo};
-pub use stamp::{StaleFile, StampError, StampOptions, Stamped, Stamper, WatermarkOptions};
+pub use stamp::{
+    StaleFile, StampError, StampOptions, StampWarning, Stamped, Stamper, WatermarkOptions,
+};
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
 
 /// IPTC digital source type URIs and the AI classification.

@@ -192,7 +192,31 @@ pub struct Stamped {
     pub registered: Option<i64>,
     /// Things that did not happen as asked but did not stop the stamp (e.g. no thumbnail, or an
     /// optional timestamp the TSA did not give).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<StampWarning>,
+}
+
+/// Something that did not happen as asked but did not stop the stamp. Its text says what, and
+/// names no command-line flag (front doors add their own advice).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StampWarning {
+    /// The watermark could not be embedded (an image too small, a format or variant that cannot
+    /// be rewritten, a mark that did not survive re-encoding).
+    #[error("watermark layer NOT applied: {reason}")]
+    WatermarkSkipped { reason: String },
+    /// The file's own XMP could not be written (the C2PA manifest still declares the source).
+    #[error("XMP DigitalSourceType not written: {reason}")]
+    XmpNotWritten { reason: String },
+    #[error("no thumbnail: {reason}")]
+    NoThumbnail { reason: String },
+    /// The input's credentials fail verification; they are kept as the parent ingredient.
+    #[error("the input's existing credentials do not verify ({problem}); they are kept as the parent ingredient and checkers will report them")]
+    BrokenInputCredentials { problem: String },
+    /// The TSA failed and timestamps were optional.
+    #[error(
+        "signed WITHOUT a timestamp (the TSA failed and timestamps were optional): {url}: {reason}"
+    )]
+    NoTimestamp { url: String, reason: String },
 }
 
 /// A registry entry for a stamped output, not logged yet, and the registry it goes to.
@@ -291,7 +315,7 @@ impl Stamper {
             let may_be_marked = involvement == Involvement::Edited || has_manifest_store(input);
             let edited = edit_pixels(format, input, options, may_be_marked)?;
             if let Some(reason) = edited.watermark_skipped {
-                warnings.push(format!("watermark layer NOT applied: {reason}"));
+                warnings.push(StampWarning::WatermarkSkipped { reason });
             }
             (edited.bytes, edited.watermark)
         };
@@ -303,7 +327,9 @@ impl Stamper {
                 // AVIF and HEIC: expected, reported through `Stamped::xmp_written`.
                 Err(XmpError::Unsupported(_)) => None,
                 Err(err) => {
-                    warnings.push(format!("XMP DigitalSourceType not written: {err}"));
+                    warnings.push(StampWarning::XmpNotWritten {
+                        reason: err.to_string(),
+                    });
                     None
                 }
             };
@@ -311,7 +337,9 @@ impl Stamper {
             match thumbnail(format, pixels, &options.limits) {
                 Ok(jpeg) => Some(jpeg),
                 Err(reason) => {
-                    warnings.push(format!("no thumbnail: {reason}"));
+                    warnings.push(StampWarning::NoThumbnail {
+                        reason: reason.to_string(),
+                    });
                     None
                 }
             }
@@ -322,9 +350,7 @@ impl Stamper {
         let kept_credentials = has_manifest_store(input);
         if kept_credentials {
             if let Some(problem) = self.broken_credentials(format, input) {
-                warnings.push(format!(
-                    "the input's existing credentials do not verify ({problem}); they are kept as the parent ingredient and checkers will report them"
-                ));
+                warnings.push(StampWarning::BrokenInputCredentials { problem });
             }
         }
         let spec = ManifestSpec {
@@ -350,10 +376,10 @@ impl Stamper {
                 match (signed, signer.failure()) {
                     (Ok(signed), None) => (signed, true),
                     (Ok(signed), Some(reason)) => {
-                        warnings.push(format!(
-                            "signed WITHOUT a timestamp (the TSA failed and timestamps were optional): {}: {reason}",
-                            signer.url()
-                        ));
+                        warnings.push(StampWarning::NoTimestamp {
+                            url: signer.url().to_string(),
+                            reason,
+                        });
                         (signed, false)
                     }
                     (Err(_), Some(reason)) => {
@@ -572,7 +598,8 @@ fn edit_pixels(
         .flatten()
         .map(|found| found.asset_id);
     if let Some(label) = label {
-        visible_label::draw(&mut editable.image, label).map_err(StampError::VisibleLabel)?;
+        visible_label::draw(&mut editable.image, label)
+            .map_err(|err| StampError::VisibleLabel(err.to_string()))?;
     }
     let encode_options = EncodeOptions {
         quality: mark.and_then(|m| m.quality),
@@ -644,7 +671,8 @@ fn unmarked<'a>(
     let mut editable = Editable::decode(format, input, &options.limits)
         .map_err(|err| StampError::Pixels(DecodeError::Corrupt(err.to_string())))?;
     if let Some(label) = options.visible_label {
-        visible_label::draw(&mut editable.image, label).map_err(StampError::VisibleLabel)?;
+        visible_label::draw(&mut editable.image, label)
+            .map_err(|err| StampError::VisibleLabel(err.to_string()))?;
     }
     Ok(editable)
 }
@@ -666,14 +694,21 @@ fn reads_back(format: Format, bytes: &[u8], id: AssetId, options: &StampOptions)
 }
 
 /// A JPEG thumbnail of the image, for formats this build decodes within `limits`.
-fn thumbnail(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, String> {
-    let decoded = pixels::decode(format, bytes, limits).map_err(|e| e.to_string())?;
+fn thumbnail(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ThumbnailError> {
+    let decoded = pixels::decode(format, bytes, limits)?;
     let small = decoded
         .thumbnail(THUMBNAIL_LONG_EDGE, THUMBNAIL_LONG_EDGE)
         .into_rgb8();
     let mut jpeg = Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
-        .encode_image(&small)
-        .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&small)?;
     Ok(jpeg.into_inner())
+}
+
+/// Why no thumbnail was embedded (a warning, not an error: the stamp goes on without it).
+#[derive(Debug, thiserror::Error)]
+enum ThumbnailError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("cannot encode the thumbnail: {0}")]
+    Encode(#[from] image::ImageError),
 }

@@ -168,6 +168,9 @@ pub enum Finding {
     Unavailable,
 }
 
+/// The status code of a registry match that names no single entry for certain.
+pub const REGISTRY_AMBIGUOUS: &str = "registry.ambiguous";
+
 /// One observation by one layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
@@ -225,8 +228,8 @@ impl Evidence {
         match self.finding {
             Finding::IntegrityFailure | Finding::Unreadable => true,
             Finding::IngredientFailure => self.code.as_deref().is_some_and(|code| {
-                crate::layers::c2pa::status::classify(code).class
-                    == crate::layers::c2pa::status::StatusClass::Integrity
+                crate::c2pa_status::classify(code).class
+                    == crate::c2pa_status::StatusClass::Integrity
             }),
             _ => false,
         }

@@ -155,7 +155,8 @@ fn an_optional_timestamp_falls_back_loudly() {
         stamped
             .warnings
             .iter()
-            .any(|w| w.contains("WITHOUT a timestamp")),
+            .any(|w| matches!(w, synthmark::StampWarning::NoTimestamp { .. })
+                && w.to_string().contains("WITHOUT a timestamp")),
         "{:?}",
         stamped.warnings
     );

@@ -10,7 +10,7 @@ use synthmark::{CheckOptions, Checker, Report, Verdict};
 use super::batch::{self, Progress};
 use super::inputs;
 use super::registry::{self, RegistryArgs};
-use super::{Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
+use super::{Global, Outcome, OutputFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -59,7 +59,7 @@ pub struct Args {
     registry: RegistryArgs,
 }
 
-pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let mut options = CheckOptions {
         pixels: !args.no_pixels,
         official_trust_lists: !args.no_default_trust
@@ -116,11 +116,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         }
     }
     summarise(&reports, global.quiet);
-    Ok(if recovery_failed {
-        EXIT_FILES_FAILED
-    } else {
-        exit_code(&reports)
-    })
+    Ok(Outcome::failed_if(recovery_failed).and(outcome(&reports)))
 }
 
 /// Checks like [`check_paths`], and writes every image the registry recognised, with its
@@ -243,12 +239,9 @@ pub fn check_paths(
     Ok(reports)
 }
 
-pub fn exit_code(reports: &[Report]) -> u8 {
-    if reports.iter().any(|r| r.verdict.is_failure()) {
-        EXIT_FILES_FAILED
-    } else {
-        EXIT_OK
-    }
+/// A check fails when any file is tampered or could not be read.
+pub fn outcome(reports: &[Report]) -> Outcome {
+    Outcome::failed_if(reports.iter().any(|r| r.verdict.is_failure()))
 }
 
 pub fn print_reports(reports: &[Report], format: OutputFormat) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@
 //!
 //! Flags and environment variables override the file.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -40,7 +41,7 @@ pub struct Config {
     #[serde(default)]
     pub registry: RegistryConfig,
     #[serde(default)]
-    pub serve: super::serve::ServeConfig,
+    pub serve: ServeConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +58,27 @@ pub struct StampConfig {
     pub tsa_timeout: Option<u64>,
     pub watermark: Option<bool>,
     pub quality: Option<u8>,
+}
+
+/// `[serve]` in the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    pub listen: Option<SocketAddr>,
+    /// API tokens accepted by `POST /v1/stamp` (`Authorization: Bearer TOKEN`).
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    pub max_body_mb: Option<u64>,
+    pub max_megapixels: Option<f64>,
+    pub timeout_secs: Option<u64>,
+    pub workers: Option<usize>,
+    pub stamp_workers: Option<usize>,
+    pub queue_wait_ms: Option<u64>,
+    pub memory_mb: Option<u64>,
+    pub stamp_memory_mb: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub min_upload_kib_per_sec: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

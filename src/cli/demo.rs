@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper};
 
 use super::signing::development_identity;
-use super::{check, inputs, stamp, Global, OutputFormat, EXIT_FILES_FAILED, EXIT_OK};
+use super::{check, inputs, stamp, Global, Outcome, OutputFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +19,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let (identity, paths, created) = development_identity()?;
     println!(
         "Signing with the DEVELOPMENT identity in {}{} (for testing only).",
@@ -102,11 +102,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         "  synthmark stamp --out DIR --generator \"Model/1.0\" IMAGES...   # label your own images"
     );
     let failed = !outcome.failures.is_empty() || !refused.is_empty() || !unlisted.is_empty();
-    Ok(if failed || check::exit_code(&reports) != EXIT_OK {
-        EXIT_FILES_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(Outcome::failed_if(failed).and(check::outcome(&reports)))
 }
 
 /// Decodes the stamped landscape.jpg and writes it again without any metadata, into

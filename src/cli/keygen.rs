@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use synthmark::{DevIdentity, KeyAlgorithm};
 
 use super::advice;
-use super::EXIT_OK;
+use super::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,7 +34,7 @@ enum Alg {
     Ed25519,
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let alg = match args.alg {
         Alg::Es256 => KeyAlgorithm::Es256,
         Alg::Es384 => KeyAlgorithm::Es384,
@@ -70,5 +70,5 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     );
     println!("In production, sign with a certificate from a CA on the C2PA trust list:");
     println!("  synthmark stamp --cert chain.pem --key key.pem ...");
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }

@@ -19,10 +19,39 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Every file was processed (for `check`: none tampered, none unreadable).
-pub const EXIT_OK: u8 = 0;
-/// At least one file failed to stamp, or `check` found a tampered or unreadable file.
-pub const EXIT_FILES_FAILED: u8 = 1;
+/// How a subcommand that ran ended: the one place its exit code comes from. A command that
+/// could not run at all returns an error instead, and exits with [`EXIT_FATAL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every file was processed (for `check`: none tampered, none unreadable). Exit code 0.
+    Done,
+    /// At least one file failed to stamp, or `check` found a tampered or unreadable file.
+    /// Exit code 1.
+    FilesFailed,
+}
+
+impl Outcome {
+    pub fn failed_if(failed: bool) -> Self {
+        if failed {
+            Outcome::FilesFailed
+        } else {
+            Outcome::Done
+        }
+    }
+
+    /// The worse of two outcomes.
+    pub fn and(self, other: Outcome) -> Self {
+        Outcome::failed_if(self == Outcome::FilesFailed || other == Outcome::FilesFailed)
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::FilesFailed => 1,
+        }
+    }
+}
+
 /// The command could not run at all: bad flags, unusable certificate or trust anchors.
 pub const EXIT_FATAL: u8 = 2;
 
@@ -94,7 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         quiet: cli.quiet,
         jobs: cli.jobs,
     };
-    let code = match cli.command {
+    let outcome = match cli.command {
         Command::Keygen(args) => keygen::run(args)?,
         Command::Stamp(args) => stamp::run(args, &global)?,
         Command::Check(args) => check::run(args, &global)?,
@@ -102,5 +131,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(args) => registry::run(args, &global)?,
         Command::Serve(args) => serve::run(args, &global)?,
     };
-    Ok(ExitCode::from(code))
+    Ok(ExitCode::from(outcome.code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_is_the_worst_outcome_of_a_run() {
+        assert_eq!(Outcome::Done.code(), 0);
+        assert_eq!(Outcome::FilesFailed.code(), 1);
+        assert_eq!(EXIT_FATAL, 2);
+        assert_eq!(Outcome::failed_if(false), Outcome::Done);
+        assert_eq!(Outcome::Done.and(Outcome::Done), Outcome::Done);
+        assert_eq!(
+            Outcome::Done.and(Outcome::FilesFailed),
+            Outcome::FilesFailed
+        );
+        assert_eq!(
+            Outcome::FilesFailed.and(Outcome::Done),
+            Outcome::FilesFailed
+        );
+    }
 }

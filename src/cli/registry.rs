@@ -13,7 +13,7 @@ use super::advice;
 use super::batch::{self, Progress};
 use super::config::RegistryConfig;
 use super::inputs;
-use super::{Global, EXIT_FILES_FAILED, EXIT_OK};
+use super::{Global, Outcome};
 
 /// Which registry to use.
 #[derive(Debug, Clone, clap::Args)]
@@ -143,7 +143,7 @@ enum Subcommand {
     Info,
 }
 
-pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let location = match Choice::resolve(&args.registry, &global.config.registry)? {
         Choice::Off => bail!("--no-registry leaves nothing to manage"),
         Choice::Named(location) => location,
@@ -166,7 +166,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 "{deleted} entries older than {older_than} s deleted from {}",
                 registry.location()
             );
-            Ok(EXIT_OK)
+            Ok(Outcome::Done)
         }
         Subcommand::Delete { ids } => {
             let mut missing = Vec::new();
@@ -179,21 +179,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             for id in &missing {
                 eprintln!("{id}: no entry with this asset id or SHA-256");
             }
-            Ok(if missing.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_FILES_FAILED
-            })
+            Ok(Outcome::failed_if(!missing.is_empty()))
         }
         Subcommand::Info => {
             println!("registry: {}", registry.location());
             println!("entries: {}", registry.count()?);
-            Ok(EXIT_OK)
+            Ok(Outcome::Done)
         }
     }
 }
 
-fn run_import(registry: &Registry, paths: &[PathBuf], global: &Global) -> anyhow::Result<u8> {
+fn run_import(registry: &Registry, paths: &[PathBuf], global: &Global) -> anyhow::Result<Outcome> {
     let mut options = CheckOptions::default();
     for path in &global.config.check.trust {
         options.add_trust_anchor_file(path)?;
@@ -227,11 +223,7 @@ fn run_import(registry: &Registry, paths: &[PathBuf], global: &Global) -> anyhow
             failed.len()
         );
     }
-    Ok(if failed.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FILES_FAILED
-    })
+    Ok(Outcome::failed_if(!failed.is_empty()))
 }
 
 /// `90d`, `12h`, `30m`, `2w`, `3600s` or plain seconds → seconds.

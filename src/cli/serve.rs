@@ -7,34 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde::Deserialize;
 use synthmark::server::{self, Service, Settings};
 use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper, TsaOptions};
 
+use super::config::ServeConfig;
 use super::registry::{self as registry_cli, RegistryArgs};
 use super::signing::{self, IdentityArgs};
-use super::Global;
-
-/// `[serve]` in the configuration file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServeConfig {
-    pub listen: Option<SocketAddr>,
-    /// API tokens accepted by `POST /v1/stamp` (`Authorization: Bearer TOKEN`).
-    #[serde(default)]
-    pub tokens: Vec<String>,
-    pub max_body_mb: Option<u64>,
-    pub max_megapixels: Option<f64>,
-    pub timeout_secs: Option<u64>,
-    pub workers: Option<usize>,
-    pub stamp_workers: Option<usize>,
-    pub queue_wait_ms: Option<u64>,
-    pub memory_mb: Option<u64>,
-    pub stamp_memory_mb: Option<u64>,
-    pub max_connections: Option<usize>,
-    pub header_timeout_secs: Option<u64>,
-    pub min_upload_kib_per_sec: Option<u64>,
-}
+use super::{Global, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -157,7 +136,7 @@ fn settings(args: &Args, config: &ServeConfig) -> Settings {
     }
 }
 
-pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let config = &global.config.serve;
     let settings = settings(&args, config);
     let listen = args
@@ -257,7 +236,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     // Work still running on blocking threads (a stamp whose client has gone) is not waited for
     // beyond the request timeout.
     runtime.shutdown_timeout(timeout);
-    Ok(super::EXIT_OK)
+    Ok(Outcome::Done)
 }
 
 /// Logs as text, or as JSON lines with `SYNTHMARK_LOG_FORMAT=json`; level from `RUST_LOG`

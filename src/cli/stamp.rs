@@ -17,7 +17,7 @@ use super::batch::{self, Progress};
 use super::inputs::{self, Input};
 use super::registry::{self, RegistryArgs};
 use super::signing::{self, IdentityArgs};
-use super::{Global, EXIT_FILES_FAILED, EXIT_OK};
+use super::{Global, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -95,7 +95,7 @@ pub struct Job {
 }
 
 /// What a batch did.
-pub struct Outcome {
+pub struct Tally {
     pub stamped: usize,
     /// In-place inputs left alone: they already carry intact credentials from this signer.
     pub already_stamped: usize,
@@ -108,7 +108,7 @@ pub struct Outcome {
     pub failures: Vec<(PathBuf, String)>,
 }
 
-pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let config = &global.config.stamp;
     let generator = args.generator.as_deref().or(config.generator.as_deref());
     let options = StampOptions {
@@ -181,11 +181,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     failures.append(&mut outcome.failures);
     outcome.failures = failures;
     summarise(&outcome, args.out.as_deref(), global.quiet);
-    Ok(if outcome.failures.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FILES_FAILED
-    })
+    Ok(Outcome::failed_if(!outcome.failures.is_empty()))
 }
 
 /// Pairs every input with its output; refuses pairs that would overwrite an input or collide.
@@ -291,7 +287,7 @@ pub fn stamp_batch(
     jobs: Vec<Job>,
     mode: Mode,
     global: &Global,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Tally> {
     let existing = match mode {
         Mode::Refuse => Existing::Refuse,
         Mode::Replace | Mode::InPlaceSkippingOwn => Existing::Replace,
@@ -332,7 +328,7 @@ pub fn stamp_batch(
     })?;
     let asked_for_timestamps = stamper.options().tsa.is_some();
     let asked_for_watermarks = stamper.options().watermark.is_some();
-    let mut outcome = Outcome {
+    let mut outcome = Tally {
         stamped: 0,
         already_stamped: 0,
         without_timestamp: 0,
@@ -372,7 +368,7 @@ fn create_parent(output: &Path) -> Result<(), String> {
     }
 }
 
-fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
+fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<Outcome> {
     let mut stdout = std::io::stdout().lock();
     if stdout.is_terminal() {
         bail!("refusing to write image data to a terminal\nhint: redirect standard output to a file, e.g. `synthmark stamp - < in.png > out.png`");
@@ -391,16 +387,16 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<u8> {
             }
             stdout.write_all(&stamped.bytes)?;
             stdout.flush()?;
-            Ok(EXIT_OK)
+            Ok(Outcome::Done)
         }
         Err(err) => {
             eprintln!("-: {}", advice::stamp_error(&err));
-            Ok(EXIT_FILES_FAILED)
+            Ok(Outcome::FilesFailed)
         }
     }
 }
 
-fn summarise(outcome: &Outcome, out: Option<&Path>, quiet: bool) {
+fn summarise(outcome: &Tally, out: Option<&Path>, quiet: bool) {
     let failures = &outcome.failures;
     if quiet
         && failures.is_empty()

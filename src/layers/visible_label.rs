@@ -96,20 +96,33 @@ pub struct VisibleLabel {
 /// Images whose short side is below this get no badge (it would cover most of the picture).
 pub const MIN_SHORT_SIDE: u32 = 64;
 
+/// Why a label cannot be drawn into an image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabelError {
+    #[error("the image is {width}×{height}; a legible label needs at least {MIN_SHORT_SIDE} pixels on the short side")]
+    TooSmall { width: u32, height: u32 },
+    #[error("the image is {width}×{height}; the label needs {needed} pixels of width")]
+    TooNarrow {
+        width: u32,
+        height: u32,
+        needed: u32,
+    },
+}
+
 /// Draws the badge into `image`. Errors when the image is too small to carry it legibly.
-pub fn draw(image: &mut DynamicImage, label: VisibleLabel) -> Result<(), String> {
+pub fn draw(image: &mut DynamicImage, label: VisibleLabel) -> Result<(), LabelError> {
     let (width, height) = (image.width(), image.height());
     if width.min(height) < MIN_SHORT_SIDE {
-        return Err(format!(
-            "the image is {width}×{height}; a legible label needs at least {MIN_SHORT_SIDE} pixels on the short side"
-        ));
+        return Err(LabelError::TooSmall { width, height });
     }
     let (badge_width, _, margin) = badge_size(width, height, label.kind);
     if badge_width + 2.0 * margin > width as f32 {
-        return Err(format!(
-            "the image is {width}×{height}; the label needs {} pixels of width",
-            (badge_width + 2.0 * margin).ceil()
-        ));
+        return Err(LabelError::TooNarrow {
+            width,
+            height,
+            needed: (badge_width + 2.0 * margin).ceil() as u32,
+        });
     }
     // Drawn on an 8-bit copy; only the pixels the badge changed are written back, in the
     // image's own type, so the rest of a 16-bit or float image keeps its precision.
@@ -454,9 +467,12 @@ mod tests {
             corner: Corner::TopRight,
         };
         let mut narrow = DynamicImage::new_rgb8(80, 400);
-        assert!(draw(&mut narrow, label)
-            .unwrap_err()
-            .contains("pixels of width"));
+        let err = draw(&mut narrow, label).unwrap_err();
+        assert!(
+            matches!(err, LabelError::TooNarrow { width: 80, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("pixels of width"));
         let mut deep = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
             400,
             300,
@@ -475,7 +491,15 @@ mod tests {
             kind: LabelKind::AiGenerated,
             corner: Corner::TopRight,
         };
-        assert!(draw(&mut tiny, label).unwrap_err().contains("50×40"));
+        let err = draw(&mut tiny, label).unwrap_err();
+        assert_eq!(
+            err,
+            LabelError::TooSmall {
+                width: 50,
+                height: 40
+            }
+        );
+        assert!(err.to_string().contains("50×40"));
         assert_eq!(LabelKind::parse("ai-modified"), Some(LabelKind::AiModified));
         assert_eq!(Corner::parse("bottom-left"), Some(Corner::BottomLeft));
         assert_eq!(Corner::parse("middle"), None);

@@ -145,7 +145,7 @@ fn ambiguous(reason: String, asset_id: Option<String>) -> RegistryFindings {
 }
 
 /// The code of a registry match that recovered nothing because several entries fit.
-pub const AMBIGUOUS: &str = "registry.ambiguous";
+pub const AMBIGUOUS: &str = crate::verdict::REGISTRY_AMBIGUOUS;
 
 /// The note for a registry that could not be asked.
 pub fn unavailable(reason: &str) -> RegistryFindings {

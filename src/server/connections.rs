@@ -18,7 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
-use super::{app, Service};
+use super::routes::app;
+use super::service::Service;
 
 /// File descriptors kept free for the listener, the registry, logs and files a request opens.
 const SPARE_DESCRIPTORS: u64 = 64;

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use super::admission::{Admission, Refusal, Reservation};
-use super::Service;
+use super::service::Service;
 use crate::format::{Format, FormatError};
 use crate::pixels::{self, DecodeError, ImageInfo};
 

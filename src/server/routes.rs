@@ -20,7 +20,7 @@ use super::intake::{
     decode_error, on_worker, read_image, refuse, refuse_oversized, refused, registry_unavailable,
     ApiError,
 };
-use super::Service;
+use super::service::Service;
 use crate::registry::choice::MAX_SHARING;
 use crate::registry::{parse_sha256, Query as RegistryQuery};
 use crate::{
@@ -331,7 +331,7 @@ async fn stamp(
         }
     }
     for warning in &stamped.warnings {
-        if let Ok(value) = HeaderValue::from_str(warning) {
+        if let Ok(value) = HeaderValue::from_str(&warning.to_string()) {
             headers.append("x-synthmark-warning", value);
         }
     }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::signer::{describe_signer, describe_timestamp, signer_info, timestamp_info, trust};
 pub use super::signer::{SignerInfo, TimestampInfo};
-use super::status::{classify, StatusClass};
+use crate::c2pa_status::{classify, StatusClass};
 use crate::format::Format;
 use crate::source_type;
 use crate::verdict::{Evidence, Finding, Layer, Trust};
@@ -101,10 +101,12 @@ pub fn detect_detached(
     store: &[u8],
     format: Format,
     bytes: &[u8],
-) -> Result<C2paFindings, String> {
-    let reader = Reader::from_shared_context(context)
-        .with_manifest_data_and_stream(store, format.mime(), Cursor::new(bytes))
-        .map_err(|e| e.to_string())?;
+) -> Result<C2paFindings, c2pa::Error> {
+    let reader = Reader::from_shared_context(context).with_manifest_data_and_stream(
+        store,
+        format.mime(),
+        Cursor::new(bytes),
+    )?;
     Ok(analyse(&reader))
 }
 

@@ -7,7 +7,6 @@
 pub mod detect;
 pub mod embed;
 mod signer;
-pub mod status;
 pub mod timestamp;
 
 use std::sync::Arc;

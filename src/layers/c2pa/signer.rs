@@ -6,7 +6,7 @@ use c2pa::Manifest;
 use serde::Serialize;
 use sha2::Digest as _;
 
-use super::status::{classify, StatusClass};
+use crate::c2pa_status::{classify, StatusClass};
 use crate::verdict::Trust;
 
 /// Who signed the active manifest.

@@ -19,7 +19,7 @@
 
 use rustfft::num_complex::Complex;
 
-use super::canonical_size;
+use super::grid::{canonical_size, MIN_DETECT_SIDE};
 use super::lattice::{self, Lattice};
 use super::pattern::{collapse, Pattern, TILE};
 use super::payload::{decode, unpack, AssetId, CODED_BITS};
@@ -87,7 +87,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         strongest_word: None,
         strongest_z: 0.0,
     };
-    let Ok((cw, ch)) = canonical_size(width, height, super::MIN_DETECT_SIDE) else {
+    let Some((cw, ch)) = canonical_size(width, height, MIN_DETECT_SIDE) else {
         return none;
     };
     let high = listening_plane(&Plane::luma(image).resized(cw, ch));

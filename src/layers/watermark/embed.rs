@@ -4,12 +4,24 @@
 
 use image::DynamicImage;
 
-use super::canonical_size;
+use super::grid::{canonical_size, CANONICAL, MIN_SIDE};
 use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
 use super::plane::Plane;
 use super::visibility;
-use super::WatermarkError;
+
+/// Default embedding strength: the chip amplitude, in 0–255 luma steps, where the texture mask is 1.
+pub const DEFAULT_STRENGTH: f32 = 4.5;
+
+/// Why an image could not be watermarked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatermarkError {
+    #[error("the image is too small for the watermark ({width}×{height}; the short side must be at least {MIN_SIDE} px)")]
+    TooSmall { width: usize, height: usize },
+    #[error("the image's pixel layout cannot be watermarked")]
+    PixelLayout,
+}
 
 /// The mark alone never costs more than this PSNR (RGB) on images whose short side is at least
 /// the canonical 512 px: its RMS is capped at 255 / 10^(42/20) ≈ 2.0 grey levels, whatever the
@@ -21,8 +33,8 @@ pub const SMALL_IMAGE_TARGET_PSNR: f32 = 40.0;
 
 /// The quality target for an image whose short side is `short` pixels.
 pub fn target_psnr(short: usize) -> f32 {
-    let small = super::MIN_SIDE as f32;
-    let full = super::CANONICAL as f32;
+    let small = MIN_SIDE as f32;
+    let full = CANONICAL as f32;
     let t = ((short as f32 - small) / (full - small)).clamp(0.0, 1.0);
     SMALL_IMAGE_TARGET_PSNR + t * (TARGET_PSNR - SMALL_IMAGE_TARGET_PSNR)
 }
@@ -32,7 +44,8 @@ pub fn target_psnr(short: usize) -> f32 {
 /// otherwise cost more than [`target_psnr`].
 pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(), WatermarkError> {
     let (width, height) = (image.width() as usize, image.height() as usize);
-    let (cw, ch) = canonical_size(width, height, super::MIN_SIDE)?;
+    let (cw, ch) = canonical_size(width, height, MIN_SIDE)
+        .ok_or(WatermarkError::TooSmall { width, height })?;
     let luma = Plane::luma(image).resized(cw, ch);
 
     let pattern = Pattern::new();

@@ -2,9 +2,9 @@
 //! for synthmark's watermark, whose asset id is compared with the soft binding the manifest
 //! declares, if any, and for the invisible watermarks generators' reference code embeds.
 
+use super::detect;
 use super::imwatermark;
-use super::payload::unpack;
-use super::{detect, ALGORITHM};
+use super::payload::{unpack, ALGORITHM};
 use crate::layers::c2pa::detect::SoftBinding;
 use crate::pixels::LazyPixels;
 use crate::verdict::{Evidence, Finding, Layer};

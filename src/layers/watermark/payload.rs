@@ -12,6 +12,9 @@
 
 use sha2::{Digest, Sha256};
 
+/// The soft-binding algorithm identifier written into C2PA manifests. Not (yet) on the C2PA
+/// soft-binding algorithm list, so it uses our own reverse-domain namespace.
+pub const ALGORITHM: &str = "org.synthmark.tiledss.1";
 /// The only payload version this build writes and accepts.
 pub const VERSION: u8 = 1;
 /// Bits in the asset identifier.
