@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use image::{Rgb, RgbImage};
 use rayon::prelude::*;
-use synthmark::{DevIdentity, Existing, KeyAlgorithm, SoftwareAgent, StampOptions, Stamper};
+use synthmark::{
+    DevIdentity, Existing, KeyAlgorithm, SoftwareAgent, StampOptions, Stamper, StamperConfig,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args()
@@ -115,12 +117,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     phase("synthmark", &files, work.path(), Some(baseline), stamp);
 
-    let fast = Stamper::new(
+    let fast = Stamper::with_config(
         &identity,
-        StampOptions {
+        StamperConfig {
             verify_after_sign: false,
-            ..options
+            ..StamperConfig::default()
         },
+        options,
     )?;
     phase(
         "synthmark-no-verify",

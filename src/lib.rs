@@ -74,7 +74,8 @@ pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use limits::{Limits, MAX_PIXELS};
 pub use pixels::{decode as decode_image, probe, DecodeError, ImageInfo};
 pub use stamp::{
-    StaleFile, StampError, StampOptions, StampWarning, Stamped, Stamper, WatermarkOptions,
+    OptionsError, Quality, Reencoding, StaleFile, StampError, StampOptions, StampWarning, Stamped,
+    Stamper, StamperConfig, WatermarkOptions, MAX_STRENGTH,
 };
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
 

@@ -427,6 +427,63 @@ fn unusable_identities_and_trust_files_are_fatal_with_a_reason() {
         stderr(&bad_quality)
     );
     assert_eq!(std::fs::read(&input).unwrap(), before);
+
+    // The same rules as over HTTP: an empty generator name is refused, not dropped.
+    let empty_generator = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "--in-place",
+            "--generator",
+            "",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(empty_generator.status.code(), Some(2));
+    assert!(
+        stderr(&empty_generator).contains("the generator name is empty"),
+        "{}",
+        stderr(&empty_generator)
+    );
+    let bad_flag_quality = synthmark(
+        home.path(),
+        &[
+            "stamp",
+            "--in-place",
+            "--quality",
+            "0",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad_flag_quality.status.code(), Some(2));
+    assert!(
+        stderr(&bad_flag_quality).contains("quality 0 is out of range; use 1 to 100"),
+        "{}",
+        stderr(&bad_flag_quality)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+#[test]
+fn serve_takes_the_signing_and_trust_flags_stamp_and_check_take() {
+    let home = tempfile::tempdir().unwrap();
+    let help = stdout(&synthmark(home.path(), &["serve", "--help"]));
+    for flag in [
+        "--generator",
+        "--no-train",
+        "--tsa-url",
+        "--tsa-optional",
+        "--tsa-timeout",
+        "--trust",
+        "--trust-tsa",
+        "--no-default-trust",
+    ] {
+        assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
+    }
+    let stamp_help = stdout(&synthmark(home.path(), &["stamp", "--help"]));
+    let check_help = stdout(&synthmark(home.path(), &["check", "--help"]));
+    assert!(stamp_help.contains("--tsa-url") && stamp_help.contains("--generator"));
+    assert!(check_help.contains("--trust-tsa") && check_help.contains("--no-default-trust"));
 }
 
 #[test]

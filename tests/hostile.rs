@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use common::hostile;
 use common::{image_bytes, ndjson, stderr, synthmark, textured_picture};
 use synthmark::server::{Service, Settings};
-use synthmark::{CheckOptions, Checker, Format, Limits, StampOptions, Stamper, Verdict};
+use synthmark::{
+    CheckOptions, Checker, Format, Limits, StampOptions, Stamper, StamperConfig, Verdict,
+};
 
 const TOKEN: &str = "hostile-token";
 
@@ -367,12 +369,13 @@ impl Server {
             })
             .unwrap()
         };
-        let stamper = Stamper::new(
+        let stamper = Stamper::with_config(
             &identity,
-            StampOptions {
+            StamperConfig {
                 limits: settings.limits,
-                ..StampOptions::default()
+                ..StamperConfig::default()
             },
+            StampOptions::default(),
         )
         .unwrap();
         let service = Arc::new(Service::new(

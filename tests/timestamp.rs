@@ -9,16 +9,21 @@ use std::time::{Duration, Instant};
 use common::tsa::{refusing_url, Behaviour, LoopbackTsa};
 use common::*;
 use synthmark::{
-    CheckOptions, Checker, Existing, Finding, Format, StampOptions, Stamper, Trust, TsaOptions,
-    Verdict,
+    CheckOptions, Checker, Existing, Finding, Format, StampOptions, Stamper, StamperConfig, Trust,
+    TsaOptions, Verdict,
 };
 
 fn stamper_with(tsa: TsaOptions) -> Stamper {
-    let options = StampOptions {
+    let config = StamperConfig {
         tsa: Some(tsa),
-        ..StampOptions::default()
+        ..StamperConfig::default()
     };
-    Stamper::new(&dev_identity().signing_identity().unwrap(), options).unwrap()
+    Stamper::with_config(
+        &dev_identity().signing_identity().unwrap(),
+        config,
+        StampOptions::default(),
+    )
+    .unwrap()
 }
 
 fn checker(tsa_ca: Option<&Path>) -> Checker {

@@ -7,8 +7,8 @@ use std::io::Cursor;
 
 use image::ImageFormat;
 use synthmark::{
-    CheckOptions, Checker, Corner, Format, LabelKind, Layer, StampOptions, Stamper, Verdict,
-    VisibleLabel,
+    CheckOptions, Checker, Corner, Format, LabelKind, Layer, Quality, Reencoding, StampOptions,
+    Stamper, Verdict, VisibleLabel,
 };
 
 use common::{dev_identity, image_bytes, textured_picture};
@@ -130,4 +130,37 @@ fn restamping_our_own_output_keeps_its_watermark() {
             .any(|e| e.layer == Layer::Watermark && e.value.as_deref() == Some(id.as_str())),
         "{report:?}"
     );
+}
+
+#[test]
+fn the_reencoding_quality_applies_to_a_labelled_image_without_a_watermark() {
+    // Before the options were split, the quality lived in the watermark's options and a
+    // label-only stamp silently re-encoded at the input's quality.
+    let picture = textured_picture(900, 600, 9);
+    let mut jpeg = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(&picture)
+        .unwrap();
+    let identity = dev_identity().signing_identity().unwrap();
+    let size_at = |quality: u8| {
+        let options = StampOptions {
+            watermark: None,
+            visible_label: Some(VisibleLabel {
+                kind: LabelKind::AiGenerated,
+                corner: Corner::TopRight,
+            }),
+            reencoding: Reencoding {
+                quality: Some(Quality::new(quality).unwrap()),
+            },
+            ..StampOptions::default()
+        };
+        let stamped = Stamper::new(&identity, options)
+            .unwrap()
+            .stamp_bytes(jpeg.get_ref(), "a.jpg")
+            .unwrap();
+        assert_eq!(stamped.watermark, None);
+        stamped.bytes.len()
+    };
+    let (low, high) = (size_at(20), size_at(95));
+    assert!(low * 2 < high, "q20 {low} bytes, q95 {high} bytes");
 }

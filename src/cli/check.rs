@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _};
 use synthmark::{CheckOptions, Checker, Report, Verdict};
 
 use super::batch::{self, Progress};
+use super::flags::TrustArgs;
 use super::inputs;
 use super::registry::{self, RegistryArgs};
 use super::{Global, Outcome, OutputFormat};
@@ -17,27 +18,8 @@ pub struct Args {
     /// Images or directories (searched recursively); `-` reads one image from standard input.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Trust anchors: PEM files of root certificates whose signers are trusted (repeatable).
-    #[arg(
-        long,
-        env = "SYNTHMARK_TRUST",
-        value_name = "PEM",
-        value_delimiter = ','
-    )]
-    trust: Vec<PathBuf>,
-    /// Trust anchors for RFC 3161 time-stamping authorities: PEM files of root certificates
-    /// (repeatable).
-    #[arg(
-        long,
-        env = "SYNTHMARK_TRUST_TSA",
-        value_name = "PEM",
-        value_delimiter = ','
-    )]
-    trust_tsa: Vec<PathBuf>,
-    /// Do not trust the official C2PA trust lists bundled with synthmark (signer and TSA lists,
-    /// see trust/README.md): only --trust and --trust-tsa anchors count.
-    #[arg(long)]
-    no_default_trust: bool,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -60,18 +42,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
-    let mut options = CheckOptions {
-        pixels: !args.no_pixels,
-        official_trust_lists: !args.no_default_trust
-            && global.config.check.default_trust.unwrap_or(true),
-        ..CheckOptions::default()
-    };
-    for path in args.trust.iter().chain(&global.config.check.trust) {
-        options.add_trust_anchor_file(path)?;
-    }
-    for path in args.trust_tsa.iter().chain(&global.config.check.trust_tsa) {
-        options.add_tsa_trust_anchor_file(path)?;
-    }
+    let options = args.trust.check_options(
+        &global.config.check,
+        CheckOptions {
+            pixels: !args.no_pixels,
+            ..CheckOptions::default()
+        },
+    )?;
     let checker = registry::attach_for_checking(
         Checker::new(&options)?,
         &args.registry,

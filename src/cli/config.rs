@@ -81,6 +81,19 @@ pub struct ServeConfig {
     pub min_upload_kib_per_sec: Option<u64>,
 }
 
+impl StampConfig {
+    /// `quality`, checked by the library's rule.
+    pub fn quality(&self) -> anyhow::Result<Option<synthmark::Quality>> {
+        self.quality
+            .map(|q| {
+                synthmark::Quality::new(q).map_err(|_| {
+                    anyhow::anyhow!("[stamp] quality = {q} is out of range; use 1 to 100")
+                })
+            })
+            .transpose()
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
@@ -118,11 +131,8 @@ impl Config {
                 describe_toml_error(&text, &err)
             )
         })?;
-        if let Some(quality) = config.stamp.quality.filter(|q| !(1..=100).contains(q)) {
-            anyhow::bail!(
-                "{}: [stamp] quality = {quality} is out of range; use 1 to 100",
-                path.display()
-            );
+        if let Err(err) = config.stamp.quality() {
+            anyhow::bail!("{}: {err}", path.display());
         }
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_relative_to(base);

@@ -4,8 +4,10 @@
 
 use std::path::PathBuf;
 
-use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper};
+use synthmark::{CheckOptions, Checker, Limits, StampOptions, Stamper};
 
+use super::config::StampConfig;
+use super::flags::SigningArgs;
 use super::signing::development_identity;
 use super::{check, inputs, stamp, Global, Outcome, OutputFormat};
 
@@ -26,9 +28,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         paths.ca.parent().unwrap_or(&paths.ca).display(),
         if created { ", created now" } else { "" }
     );
-    let options = StampOptions {
-        generator: SoftwareAgent::parse("synthmark-demo/1.0"),
+    // Fixed settings, whatever the configuration file says: the demo shows the defaults.
+    let signing = SigningArgs {
+        generator: Some("synthmark-demo/1.0".to_string()),
         no_train: true,
+        ..SigningArgs::default()
+    }
+    .resolve(&StampConfig::default(), Limits::default())?;
+    let options = StampOptions {
+        generator: signing.generator,
+        no_train: signing.no_train,
         ..StampOptions::default()
     };
     // The registry the configuration names, else the default SQLite file beside the identity.
@@ -37,7 +46,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         no_registry: false,
     };
     let registry = super::registry::for_stamping(&registry_args, &global.config.registry)?;
-    let mut stamper = Stamper::new(&identity, options)?;
+    let mut stamper = Stamper::with_config(&identity, signing.config, options)?;
     if let Some(registry) = &registry {
         println!(
             "Logging every output in the registry {}.",

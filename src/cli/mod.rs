@@ -6,6 +6,7 @@ mod batch;
 mod check;
 mod config;
 mod demo;
+mod flags;
 mod html_report;
 mod inputs;
 mod keygen;

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use synthmark::server::{self, Service, Settings};
-use synthmark::{CheckOptions, Checker, SoftwareAgent, StampOptions, Stamper, TsaOptions};
+use synthmark::{CheckOptions, Checker, StampOptions, Stamper};
 
 use super::config::ServeConfig;
+use super::flags::{SigningArgs, TrustArgs};
 use super::registry::{self as registry_cli, RegistryArgs};
 use super::signing::{self, IdentityArgs};
 use super::{Global, Outcome};
@@ -52,18 +53,11 @@ pub struct Args {
     /// Connections open at once; more are answered 503. Default: 512.
     #[arg(long, env = "SYNTHMARK_MAX_CONNECTIONS", value_name = "N")]
     max_connections: Option<usize>,
-    /// Trust anchors for checks (PEM, repeatable; `[check] trust`).
-    #[arg(
-        long,
-        env = "SYNTHMARK_TRUST",
-        value_name = "PEM",
-        value_delimiter = ','
-    )]
-    trust: Vec<std::path::PathBuf>,
-    /// Do not trust the official C2PA trust lists bundled with synthmark (`[check]
-    /// default_trust = false`).
-    #[arg(long)]
-    no_default_trust: bool,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The defaults of `/v1/stamp` (a request may override the generator and no_train).
+    #[command(flatten)]
+    signing: SigningArgs,
     #[command(flatten)]
     identity: IdentityArgs,
     #[command(flatten)]
@@ -150,18 +144,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         .cloned()
         .collect();
 
-    let mut check_options = CheckOptions {
-        limits: settings.limits,
-        official_trust_lists: !args.no_default_trust
-            && global.config.check.default_trust.unwrap_or(true),
-        ..CheckOptions::default()
-    };
-    for path in args.trust.iter().chain(&global.config.check.trust) {
-        check_options.add_trust_anchor_file(path)?;
-    }
-    for path in &global.config.check.trust_tsa {
-        check_options.add_tsa_trust_anchor_file(path)?;
-    }
+    let check_options = args.trust.check_options(
+        &global.config.check,
+        CheckOptions {
+            limits: settings.limits,
+            ..CheckOptions::default()
+        },
+    )?;
     let registry = registry_cli::for_stamping(&args.registry, &global.config.registry)?;
     let mut checker = Checker::new(&check_options)?;
     let mut metadata_checker = Checker::new(&CheckOptions {
@@ -169,24 +158,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         ..check_options.clone()
     })?;
     let identity = signing::resolve(&args.identity, &global.config.stamp, |w| eprintln!("{w}"))?;
-    // The configuration's stamping defaults; a request may override generator and no_train.
-    let stamp_config = &global.config.stamp;
+    // The stamping defaults; a request may override the generator and no_train.
+    let signing = args
+        .signing
+        .resolve(&global.config.stamp, settings.limits)?;
     let defaults = StampOptions {
-        generator: stamp_config
-            .generator
-            .as_deref()
-            .and_then(SoftwareAgent::parse),
-        no_train: stamp_config.no_train,
-        tsa: stamp_config.tsa_url.as_ref().map(|url| {
-            let mut tsa = TsaOptions::new(url.clone());
-            tsa.optional = stamp_config.tsa_optional;
-            tsa.timeout = Duration::from_secs(stamp_config.tsa_timeout.unwrap_or(10).max(1));
-            tsa
-        }),
-        limits: settings.limits,
+        generator: signing.generator,
+        no_train: signing.no_train,
         ..StampOptions::default()
     };
-    let mut stamper = Stamper::new(&identity, defaults)?;
+    let mut stamper = Stamper::with_config(&identity, signing.config, defaults)?;
     if let Some(registry) = &registry {
         checker = checker.with_registry(registry.clone());
         metadata_checker = metadata_checker.with_registry(registry.clone());
@@ -222,7 +203,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             stamp_memory_mb = settings.stamp_memory_bytes >> 20,
             stamping = service.stamping_enabled(),
             registry = service.registry().map(|r| r.location().to_string()),
-            timestamps = service.stamper().options().tsa.is_some(),
+            timestamps = service.stamper().config().tsa.is_some(),
             "synthmark serving"
         );
         // The address on standard output, for scripts that start the server on port 0.

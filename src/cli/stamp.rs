@@ -5,15 +5,15 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use std::time::Duration;
 
 use synthmark::{
-    Corner, Existing, Involvement, LabelKind, SoftwareAgent, StampOptions, Stamper, TsaOptions,
+    Corner, Existing, Involvement, LabelKind, Limits, Quality, Reencoding, StampOptions, Stamper,
     VisibleLabel, WatermarkOptions,
 };
 
 use super::advice;
 use super::batch::{self, Progress};
+use super::flags::SigningArgs;
 use super::inputs::{self, Input};
 use super::registry::{self, RegistryArgs};
 use super::signing::{self, IdentityArgs};
@@ -35,37 +35,24 @@ pub struct Args {
     /// inputs that already carry this signer's intact credentials.
     #[arg(short, long)]
     force: bool,
-    /// The generating model, recorded as softwareAgent, e.g. "ExampleDiffusion/2.1".
-    #[arg(long, env = "SYNTHMARK_GENERATOR", value_name = "NAME/VERSION")]
-    generator: Option<String>,
+    #[command(flatten)]
+    signing: SigningArgs,
     /// The inputs are existing images edited by AI (inpainting, outpainting): keep each input as
     /// the parent ingredient and declare compositeWithTrainedAlgorithmicMedia.
     #[arg(long)]
     edited: bool,
-    /// Reserve the images against AI training and data mining (cawg.training-mining).
-    #[arg(long)]
-    no_train: bool,
     /// Embed a 512-pixel JPEG thumbnail in the manifest (slower, larger files).
     #[arg(long)]
     thumbnail: bool,
-    /// Timestamp every signature at this RFC 3161 time-stamping authority, so the credentials
-    /// stay valid after the signing certificate expires.
-    #[arg(long, env = "SYNTHMARK_TSA_URL", value_name = "URL")]
-    tsa_url: Option<String>,
-    /// When the TSA cannot be reached, sign without a timestamp instead of failing the image.
-    #[arg(long, requires = "tsa_url")]
-    tsa_optional: bool,
-    /// Seconds one TSA request may take before it is retried (3 attempts in all). Default: 10.
-    #[arg(long, value_name = "SECS")]
-    tsa_timeout: Option<u64>,
     /// Skip the imperceptible watermark: the pixels stay byte-identical and only metadata is
     /// added (the label is then lost when a platform strips metadata).
     #[arg(long)]
     no_watermark: bool,
-    /// JPEG/WebP quality (1-100) for re-encoding watermarked images. Default: the input JPEG's
-    /// own quality (estimated), 90 for lossy WebP; PNG and lossless WebP stay lossless.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=100))]
-    quality: Option<u8>,
+    /// JPEG/WebP quality (1-100) for re-encoding images whose pixels change (watermark or
+    /// visible label). Default: the input JPEG's own quality (estimated), 90 for lossy WebP; PNG
+    /// and lossless WebP stay lossless (`[stamp] quality`).
+    #[arg(long, value_name = "N", value_parser = parse_quality)]
+    quality: Option<Quality>,
     /// Burn a visible "AI" badge into every image (EU AI Act Art. 50(4) for deepfakes), before
     /// the watermark and the signature; the manifest records it.
     #[arg(long, value_name = "ai-generated|ai-modified", value_parser = parse_label_kind)]
@@ -81,6 +68,13 @@ pub struct Args {
 
 fn parse_label_kind(text: &str) -> Result<LabelKind, String> {
     LabelKind::parse(text).ok_or_else(|| format!("`{text}`: use ai-generated or ai-modified"))
+}
+
+fn parse_quality(text: &str) -> Result<Quality, String> {
+    let number: u8 = text
+        .parse()
+        .map_err(|_| format!("{text} is not a number from 1 to 100"))?;
+    Quality::new(number).map_err(|e| e.to_string())
 }
 
 fn parse_corner(text: &str) -> Result<Corner, String> {
@@ -110,39 +104,25 @@ pub struct Tally {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let config = &global.config.stamp;
-    let generator = args.generator.as_deref().or(config.generator.as_deref());
+    let signing = args.signing.resolve(config, Limits::default())?;
     let options = StampOptions {
         involvement: if args.edited {
             Involvement::Edited
         } else {
             Involvement::Generated
         },
-        generator: generator.and_then(SoftwareAgent::parse),
-        no_train: args.no_train || config.no_train,
+        generator: signing.generator,
+        no_train: signing.no_train,
         thumbnail: args.thumbnail,
-        tsa: args
-            .tsa_url
-            .as_ref()
-            .or(config.tsa_url.as_ref())
-            .map(|url| {
-                let mut tsa = TsaOptions::new(url.clone());
-                tsa.optional = args.tsa_optional || config.tsa_optional;
-                tsa.timeout = Duration::from_secs(
-                    args.tsa_timeout.or(config.tsa_timeout).unwrap_or(10).max(1),
-                );
-                tsa
-            }),
-        watermark: (!args.no_watermark && config.watermark.unwrap_or(true)).then(|| {
-            WatermarkOptions {
-                quality: args.quality.or(config.quality),
-                ..WatermarkOptions::default()
-            }
-        }),
+        watermark: (!args.no_watermark && config.watermark.unwrap_or(true))
+            .then(WatermarkOptions::default),
         visible_label: args.visible_label.map(|kind| VisibleLabel {
             kind,
             corner: args.corner,
         }),
-        ..StampOptions::default()
+        reencoding: Reencoding {
+            quality: args.quality.or(config.quality()?),
+        },
     };
     let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
     if stdin_mode && args.inputs.len() > 1 {
@@ -152,7 +132,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         bail!("say where the stamped images go\nhint: pass --out DIR to write copies, or --in-place to replace the inputs");
     }
     let identity = signing::resolve(&args.identity, config, |w| eprintln!("{w}"))?;
-    let mut stamper = Stamper::new(&identity, options)?;
+    let mut stamper = Stamper::with_config(&identity, signing.config, options)?;
     if let Some(registry) = registry::for_stamping(&args.registry, &global.config.registry)? {
         if !global.quiet {
             eprintln!(
@@ -296,7 +276,7 @@ pub fn stamp_batch(
     // A TSA round trip is waiting, not computing: more workers than cores keep the CPU busy.
     let threads = global.jobs.or_else(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        stamper.options().tsa.as_ref().map(|_| cores * 4)
+        stamper.config().tsa.as_ref().map(|_| cores * 4)
     });
     let results = batch::run(jobs, threads, &progress, |job| {
         let result = create_parent(&job.output).and_then(|()| {
@@ -326,7 +306,7 @@ pub fn stamp_batch(
         }
         result.map_err(|reason| (job.input, reason))
     })?;
-    let asked_for_timestamps = stamper.options().tsa.is_some();
+    let asked_for_timestamps = stamper.config().tsa.is_some();
     let asked_for_watermarks = stamper.options().watermark.is_some();
     let mut outcome = Tally {
         stamped: 0,

@@ -24,8 +24,8 @@ use super::service::Service;
 use crate::registry::choice::MAX_SHARING;
 use crate::registry::{parse_sha256, Query as RegistryQuery};
 use crate::{
-    Corner, Involvement, LabelKind, SoftwareAgent, StampError, StampOptions, Verdict, VisibleLabel,
-    WatermarkOptions,
+    Corner, Involvement, LabelKind, Quality, Reencoding, SoftwareAgent, StampError, StampOptions,
+    Verdict, VisibleLabel, WatermarkOptions,
 };
 
 const PAGE: &str = include_str!("page.html");
@@ -223,12 +223,11 @@ fn stamp_options(
     let defaults = service.stamper.options();
     let Query(params) = params
         .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
-    if params.quality.is_some_and(|q| !(1..=100).contains(&q)) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "quality must be 1 to 100",
-        ));
-    }
+    let quality = params
+        .quality
+        .map(Quality::new)
+        .transpose()
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.to_string()))?;
     let generator = match params.generator.as_deref() {
         None => defaults.generator.clone(),
         Some(text) => Some(SoftwareAgent::parse(text).ok_or_else(|| {
@@ -270,11 +269,8 @@ fn stamp_options(
         watermark: params
             .watermark
             .unwrap_or(true)
-            .then_some(WatermarkOptions {
-                quality: params.quality,
-                ..WatermarkOptions::default()
-            }),
-        limits: defaults.limits,
+            .then_some(WatermarkOptions::default()),
+        reencoding: Reencoding { quality },
         ..StampOptions::default()
     };
     let title = params.title.unwrap_or_else(|| "image".to_string());

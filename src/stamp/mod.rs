@@ -21,10 +21,10 @@ use crate::format::{read_image_file, Format, FormatError};
 use crate::identity::{IdentityError, SigningIdentity};
 use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
-use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient, TsaOptions};
+use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
 use crate::layers::fingerprint;
-use crate::layers::visible_label::{self, VisibleLabel};
+use crate::layers::visible_label;
 use crate::layers::watermark::{self, AssetId};
 use crate::layers::xmp::{self, XmpError};
 use crate::limits::Limits;
@@ -33,94 +33,17 @@ use crate::recode::{Editable, EncodeOptions, RecodeError};
 use crate::registry::{Entry, Registry, RegistryError};
 use crate::verdict::Evidence;
 
+mod options;
+
+pub use options::{
+    OptionsError, Quality, Reencoding, StampOptions, StamperConfig, WatermarkOptions, MAX_STRENGTH,
+};
+
 /// Long edge, in pixels, of the optional embedded thumbnail.
 const THUMBNAIL_LONG_EDGE: u32 = 512;
 /// Strength multipliers tried in turn until the watermark reads back from the encoded bytes
 /// (each still capped by the watermark's quality target): most images pass at 1.
 const READ_BACK_BOOSTS: [f32; 3] = [1.0, 1.6, 2.5];
-
-/// How images are stamped.
-#[derive(Debug, Clone)]
-pub struct StampOptions {
-    /// Whether the image was generated or an existing image was edited by AI.
-    ///
-    /// Default: [`Involvement::Generated`]
-    pub involvement: Involvement,
-    /// The generating model, recorded as the action's `softwareAgent`.
-    ///
-    /// Default: `None`
-    pub generator: Option<SoftwareAgent>,
-    /// Add a `cawg.training-mining` assertion reserving the image against AI training and mining.
-    ///
-    /// Default: `false`
-    pub no_train: bool,
-    /// Embed a JPEG thumbnail (512 px long edge) in the manifest. It costs a decode and an encode.
-    ///
-    /// Default: `false`
-    pub thumbnail: bool,
-    /// Validate every manifest again right after signing it (about doubles the signing cost).
-    ///
-    /// Default: `true`
-    pub verify_after_sign: bool,
-    /// Timestamp every signature at this RFC 3161 time-stamping authority, so the credentials
-    /// stay valid after the signing certificate expires.
-    ///
-    /// Default: `None` (no timestamp)
-    pub tsa: Option<TsaOptions>,
-    /// Embed the imperceptible watermark (pixels are decoded, marked and re-encoded in the same
-    /// format with their metadata). `None` skips the layer.
-    ///
-    /// Default: `Some(WatermarkOptions::default())`
-    pub watermark: Option<WatermarkOptions>,
-    /// Burn a visible "AI" badge into the pixels (before the watermark and the signature; the
-    /// manifest records it). Formats that cannot be re-encoded (GIF, AVIF, HEIC) are refused.
-    ///
-    /// Default: `None`
-    pub visible_label: Option<VisibleLabel>,
-    /// The largest image decoded for the pixel layers (and the thumbnail): larger images are
-    /// refused, never decoded.
-    ///
-    /// Default: [`Limits::default`]
-    pub limits: Limits,
-}
-
-/// How the watermark layer is applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WatermarkOptions {
-    /// Chip amplitude in 0–255 luma steps where the texture mask is 1.
-    ///
-    /// Default: [`watermark::DEFAULT_STRENGTH`]
-    pub strength: f32,
-    /// Quality (1–100) for re-encoding lossy formats.
-    ///
-    /// Default: `None` (JPEG: the input's estimated quality; lossy WebP: 90)
-    pub quality: Option<u8>,
-}
-
-impl Default for WatermarkOptions {
-    fn default() -> Self {
-        WatermarkOptions {
-            strength: watermark::DEFAULT_STRENGTH,
-            quality: None,
-        }
-    }
-}
-
-impl Default for StampOptions {
-    fn default() -> Self {
-        StampOptions {
-            involvement: Involvement::Generated,
-            generator: None,
-            no_train: false,
-            thumbnail: false,
-            verify_after_sign: true,
-            tsa: None,
-            watermark: Some(WatermarkOptions::default()),
-            visible_label: None,
-            limits: Limits::default(),
-        }
-    }
-}
 
 /// Why an image could not be stamped.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +55,8 @@ pub enum StampError {
     C2pa(#[from] C2paError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Options(#[from] OptionsError),
     /// The input could not be read (`path` is the input).
     #[error("cannot read the file: {cause}")]
     Read {
@@ -164,7 +89,10 @@ impl StampError {
     /// disk: a service answers these with a 4xx.
     pub fn is_input_fault(&self) -> bool {
         match self {
-            StampError::Format(_) | StampError::Pixels(_) | StampError::VisibleLabel(_) => true,
+            StampError::Format(_)
+            | StampError::Pixels(_)
+            | StampError::VisibleLabel(_)
+            | StampError::Options(_) => true,
             StampError::C2pa(err) => err.is_input_fault(),
             _ => false,
         }
@@ -238,23 +166,36 @@ pub struct Stamper {
     certificate_sha256: [u8; 32],
     tsa: Option<TsaClient>,
     registry: Option<Arc<Registry>>,
+    config: StamperConfig,
     options: StampOptions,
 }
 
 impl Stamper {
-    /// Builds the C2PA context and the signer once.
+    /// A stamper with the default [`StamperConfig`] (no timestamps) that applies `options`.
     pub fn new(identity: &SigningIdentity, options: StampOptions) -> Result<Self, StampError> {
+        Stamper::with_config(identity, StamperConfig::default(), options)
+    }
+
+    /// Builds the C2PA context and the signer once, from `config`; `options` are the defaults
+    /// of [`Stamper::stamp_bytes`] and the batch methods.
+    pub fn with_config(
+        identity: &SigningIdentity,
+        config: StamperConfig,
+        options: StampOptions,
+    ) -> Result<Self, StampError> {
+        options.validate()?;
         let context = c2pa_layer::context(&ContextConfig {
-            verify_after_sign: options.verify_after_sign,
+            verify_after_sign: config.verify_after_sign,
             ..ContextConfig::default()
         })?;
-        let tsa_url = options.tsa.as_ref().map(|tsa| tsa.url.as_str());
+        let tsa_url = config.tsa.as_ref().map(|tsa| tsa.url.as_str());
         Ok(Stamper {
             context,
             signer: identity.signer(tsa_url)?,
             certificate_sha256: identity.certificate_sha256(),
-            tsa: options.tsa.clone().map(TsaClient::new),
+            tsa: config.tsa.clone().map(TsaClient::new),
             registry: None,
+            config,
             options,
         })
     }
@@ -265,9 +206,14 @@ impl Stamper {
         self
     }
 
-    /// The options this stamper applies.
+    /// The options this stamper applies by default.
     pub fn options(&self) -> &StampOptions {
         &self.options
+    }
+
+    /// The settings this stamper was built with.
+    pub fn config(&self) -> &StamperConfig {
+        &self.config
     }
 
     /// Stamps an image held in memory. `title` names the asset in the manifest (a file name).
@@ -276,14 +222,15 @@ impl Stamper {
     }
 
     /// Stamps with per-call options (a service's request parameters). The signer, the
-    /// timestamping authority and verify-after-sign stay as this stamper was built; `options.tsa`
-    /// and `options.verify_after_sign` are ignored.
+    /// timestamping authority, verify-after-sign and the limits stay as this stamper was built
+    /// ([`StamperConfig`]).
     pub fn stamp_bytes_with(
         &self,
         input: &[u8],
         title: &str,
         options: &StampOptions,
     ) -> Result<Stamped, StampError> {
+        options.validate()?;
         let (mut stamped, entry) = self.sign(input, title, options)?;
         if let Some((registry, entry)) = entry {
             stamped.registered = Some(registry.register(&entry).map_err(StampError::Registry)?);
@@ -313,7 +260,7 @@ impl Stamper {
             // An input that already carries credentials, or is an edit, may be one of our own
             // outputs: its watermark is kept (a second mark over it would garble both).
             let may_be_marked = involvement == Involvement::Edited || has_manifest_store(input);
-            let edited = edit_pixels(format, input, options, may_be_marked)?;
+            let edited = edit_pixels(format, input, options, &self.config.limits, may_be_marked)?;
             if let Some(reason) = edited.watermark_skipped {
                 warnings.push(StampWarning::WatermarkSkipped { reason });
             }
@@ -334,7 +281,7 @@ impl Stamper {
                 }
             };
         let thumbnail = if options.thumbnail {
-            match thumbnail(format, pixels, &options.limits) {
+            match thumbnail(format, pixels, &self.config.limits) {
                 Ok(jpeg) => Some(jpeg),
                 Err(reason) => {
                     warnings.push(StampWarning::NoThumbnail {
@@ -398,7 +345,7 @@ impl Stamper {
                 &signed,
                 watermark,
                 options.generator.as_ref(),
-                &options.limits,
+                &self.config.limits,
             );
             (registry, entry)
         });
@@ -571,10 +518,11 @@ fn edit_pixels(
     format: Format,
     input: &[u8],
     options: &StampOptions,
+    limits: &Limits,
     may_be_marked: bool,
 ) -> Result<EditedPixels, StampError> {
     let (label, mark) = (options.visible_label, options.watermark.as_ref());
-    let mut editable = match Editable::decode(format, input, &options.limits) {
+    let mut editable = match Editable::decode(format, input, limits) {
         Ok(editable) => editable,
         Err(RecodeError::Pixels(
             err @ (DecodeError::Corrupt(_)
@@ -602,7 +550,7 @@ fn edit_pixels(
             .map_err(|err| StampError::VisibleLabel(err.to_string()))?;
     }
     let encode_options = EncodeOptions {
-        quality: mark.and_then(|m| m.quality),
+        quality: options.reencoding.quality.map(Quality::get),
     };
     let (id, strength) = match (mark, existing) {
         (Some(options), None) => (AssetId::random(), options.strength),
@@ -625,14 +573,14 @@ fn edit_pixels(
     let mut skipped = String::new();
     for (attempt, boost) in READ_BACK_BOOSTS.into_iter().enumerate() {
         if attempt > 0 {
-            editable = unmarked(format, input, options)?;
+            editable = unmarked(format, input, options, limits)?;
         }
         if let Err(err) = watermark::embed(&mut editable.image, id, strength * boost) {
             skipped = err.to_string();
             break;
         }
         match editable.encode(encode_options) {
-            Ok(bytes) if reads_back(format, &bytes, id, options) => {
+            Ok(bytes) if reads_back(format, &bytes, id, limits) => {
                 return Ok(EditedPixels {
                     bytes: Some(bytes),
                     watermark: Some(id),
@@ -650,7 +598,7 @@ fn edit_pixels(
             }
         }
     }
-    let editable = unmarked(format, input, options)?;
+    let editable = unmarked(format, input, options, limits)?;
     let bytes = label
         .map(|_| labelled(&editable, encode_options))
         .transpose()?;
@@ -667,8 +615,9 @@ fn unmarked<'a>(
     format: Format,
     input: &'a [u8],
     options: &StampOptions,
+    limits: &Limits,
 ) -> Result<Editable<'a>, StampError> {
-    let mut editable = Editable::decode(format, input, &options.limits)
+    let mut editable = Editable::decode(format, input, limits)
         .map_err(|err| StampError::Pixels(DecodeError::Corrupt(err.to_string())))?;
     if let Some(label) = options.visible_label {
         visible_label::draw(&mut editable.image, label)
@@ -686,8 +635,8 @@ fn labelled(editable: &Editable, options: EncodeOptions) -> Result<Vec<u8>, Stam
 }
 
 /// Whether the watermark carrying `id` is found in the encoded `bytes`.
-fn reads_back(format: Format, bytes: &[u8], id: AssetId, options: &StampOptions) -> bool {
-    pixels::decode(format, bytes, &options.limits)
+fn reads_back(format: Format, bytes: &[u8], id: AssetId, limits: &Limits) -> bool {
+    pixels::decode(format, bytes, limits)
         .ok()
         .and_then(|image| watermark::detect(&image))
         .is_some_and(|found| found.asset_id == id)
