@@ -12,15 +12,14 @@ use std::sync::Arc;
 
 use c2pa::Context;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::explanation::{explain, Grounds};
 use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
 use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
-use crate::layers::{stealth, traces, watermark, xmp};
+use crate::layers::watermark::AssetId;
+use crate::layers::{generator_metadata, stealth_metadata, watermark, xmp, Input};
 use crate::limits::Limits;
-use crate::pixels::LazyPixels;
 use crate::registry::evidence::{self as registry_evidence, Recovered};
 use crate::registry::Registry;
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
@@ -142,6 +141,10 @@ pub struct Report {
     /// Why the file could not be checked (verdict `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The asset id of the synthmark watermark in the pixels, typed (the evidence says it too;
+    /// not serialised a second time).
+    #[serde(skip)]
+    pub asset_id: Option<AssetId>,
 }
 
 impl Report {
@@ -167,6 +170,7 @@ impl Report {
             evidence: Vec::new(),
             recovered: None,
             error: Some(reason),
+            asset_id: None,
         }
     }
 }
@@ -244,35 +248,27 @@ impl Checker {
             Ok(format) => format,
             Err(err) => return Report::error(path, err.to_string()),
         };
+        // One input for every layer; its pixels are decoded on first use, if pixel layers are on.
+        let input = Input::new(format, bytes, self.limits, self.pixels);
+        let sha256 = input.sha256;
         let c2pa = detect::detect(&self.context, format, bytes);
         let mut evidence = c2pa.evidence;
-        // Decoded on first use, shared by the layers that read pixels.
-        let pixels = if self.pixels {
-            LazyPixels::new(format, bytes, self.limits)
-        } else {
-            LazyPixels::off(format)
-        };
-        evidence.extend(xmp::detect::detect(format, bytes));
-        evidence.extend(traces::detect(format, bytes, &self.limits, &pixels));
-        evidence.extend(stealth::detect(&pixels));
-        if self.pixels {
-            evidence.extend(watermark::evidence(&pixels, &c2pa.soft_bindings));
-        }
-        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        evidence.extend(xmp::detect::detect(&input));
+        evidence.extend(generator_metadata::detect(&input));
+        evidence.extend(stealth_metadata::detect(&input));
+        // Cross-layer steps, typed: the manifest's soft bindings to the watermark, the
+        // watermark's asset id to the registry.
+        let marked = watermark::evidence(&input, &c2pa.soft_bindings);
+        evidence.extend(marked.evidence);
         let registry = match &self.registry {
             None => registry_evidence::RegistryFindings::default(),
             Some(RegistryAccess::Unavailable(reason)) => registry_evidence::unavailable(reason),
-            Some(RegistryAccess::Open(registry)) => registry_evidence::evidence(
-                registry,
-                &self.context,
-                format,
-                bytes,
-                sha256,
-                self.pixels.then_some(&pixels),
-                &evidence,
-            ),
+            Some(RegistryAccess::Open(registry)) => {
+                registry_evidence::evidence(registry, &self.context, &input, marked.asset_id)
+            }
         };
         evidence.extend(registry.evidence);
+        let pixels = &input.pixels;
         let decision = decide(&evidence);
         // Pixels a layer needed but that do not decode (corrupt, or over the limits): the file
         // cannot be checked as asked. Credentials that fail verification still read tampered.
@@ -298,6 +294,7 @@ impl Checker {
             evidence,
             recovered: registry.recovered,
             error: None,
+            asset_id: marked.asset_id,
         };
         report.explanation = explain(Grounds {
             verdict: report.verdict,

@@ -9,7 +9,7 @@
 use crate::check::Checker;
 use crate::layers::fingerprint;
 use crate::registry::{now_unix, parse_sha256, Entry, Query, Registry, RegistryError};
-use crate::verdict::{Finding, Layer, Verdict};
+use crate::verdict::Verdict;
 
 /// What importing one file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,11 +83,7 @@ pub fn import(
                 reason: e.to_string(),
             }
         })?;
-    let asset_id = report
-        .evidence
-        .iter()
-        .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
-        .and_then(|e| e.value.clone());
+    let asset_id = report.asset_id.map(|id| id.to_string());
     let entry = Entry {
         asset_id,
         sha256,

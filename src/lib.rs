@@ -73,11 +73,12 @@ pub use layers::watermark;
 pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use limits::{Limits, MAX_PIXELS};
 pub use pixels::{decode as decode_image, probe, DecodeError, ImageInfo};
+pub use registry::evidence::Recovered;
 pub use stamp::{
     OptionsError, Quality, Reencoding, StaleFile, StampError, StampOptions, StampWarning, Stamped,
     Stamper, StamperConfig, WatermarkOptions, MAX_STRENGTH,
 };
-pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict};
+pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict, REGISTRY_AMBIGUOUS};
 
 /// IPTC digital source type URIs and the AI classification.
 pub mod source_types {
@@ -90,22 +91,22 @@ pub mod source_types {
 #[doc(hidden)]
 pub mod fuzzing {
     use crate::format::Format;
-    use crate::layers::{traces, xmp};
+    use crate::layers::{generator_metadata, xmp};
 
     /// Runs every metadata parser over `data`, as each format in turn.
     pub fn metadata(data: &[u8]) {
         let _ = Format::identify(data);
         for format in Format::ALL {
             let _ = format.check_structure(data);
-            let _ = xmp::detect::detect(format, data);
+            let input =
+                crate::layers::Input::new(format, data, crate::limits::Limits::default(), true);
+            let _ = xmp::detect::detect(&input);
             let _ = xmp::embed_digital_source_type(
                 format,
                 data,
                 crate::source_type::TRAINED_ALGORITHMIC_MEDIA,
             );
-            let limits = crate::limits::Limits::default();
-            let pixels = crate::pixels::LazyPixels::new(format, data, limits);
-            let _ = traces::detect(format, data, &limits, &pixels);
+            let _ = generator_metadata::detect(&input);
         }
     }
 }

@@ -34,18 +34,7 @@ fn png_with_text(keyword: &str, text: &str) -> Vec<u8> {
 }
 
 fn has_exiftool() -> bool {
-    let present = std::process::Command::new("exiftool")
-        .arg("-ver")
-        .output()
-        .is_ok();
-    if !present {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "exiftool is missing; .ci/run installs it (libimage-exiftool-perl)"
-        );
-        eprintln!("SKIPPED: exiftool is not installed");
-    }
-    present
+    common::program("exiftool", "-ver", "libimage-exiftool-perl")
 }
 
 /// Writes `source` to a fresh file in `dir` with exiftool applying `args`, and returns its bytes.

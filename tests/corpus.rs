@@ -6,6 +6,8 @@
 //! The corpus lives beside the repository (CI has it). Outside CI, a missing corpus skips the
 //! test with a note; in CI (`CI=true`) it is a failure.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -20,14 +22,13 @@ fn corpus(name: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus")
         .join(name);
-    if dir.join("MANIFEST.tsv").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the corpus is missing at {}", dir.display());
-    }
-    eprintln!("note: {} not found; corpus test skipped", dir.display());
-    None
+    let present = dir.join("MANIFEST.tsv").is_file();
+    common::needed(
+        present,
+        &format!("the corpus at {}", dir.display()),
+        "CI clones ../shared beside the repository",
+    )
+    .then_some(dir)
 }
 
 /// One row of a corpus's MANIFEST.tsv.

@@ -146,12 +146,7 @@ fn exercise(registry: &Registry) {
     assert_eq!(registry.prune_before(now - 365 * 86_400).unwrap(), 1);
     assert_eq!(registry.count().unwrap(), 2);
     assert_eq!(registry.delete("00000000BB").unwrap(), 1);
-    assert_eq!(
-        registry
-            .delete(&synthmark::registry::hex(&no_mark.sha256))
-            .unwrap(),
-        1
-    );
+    assert_eq!(registry.delete(&common::hex(&no_mark.sha256)).unwrap(), 1);
     assert_eq!(registry.delete("00000000bb").unwrap(), 0);
     assert_eq!(registry.count().unwrap(), 0);
     // The deleted fingerprint is gone from the index too.

@@ -151,7 +151,7 @@ fn check_and_recover(
                 if let Some(ambiguous) = report
                     .evidence
                     .iter()
-                    .find(|e| e.code.as_deref() == Some(synthmark::registry::evidence::AMBIGUOUS))
+                    .find(|e| e.code.as_deref() == Some(synthmark::REGISTRY_AMBIGUOUS))
                 {
                     eprintln!(
                         "not recovered: {}: {}",

@@ -13,7 +13,8 @@ use super::{hex, Query, Registry};
 use crate::format::Format;
 use crate::layers::c2pa::detect;
 use crate::layers::fingerprint::pdq_dihedral;
-use crate::pixels::LazyPixels;
+use crate::layers::watermark::AssetId;
+use crate::layers::Input;
 use crate::verdict::{Evidence, Finding, Layer, Trust};
 
 /// Credentials recovered from the registry for an image whose own were stripped or broken.
@@ -62,23 +63,18 @@ pub struct RegistryFindings {
     pub recovered: Option<Recovered>,
 }
 
-/// Asks the registry about the image. `found` is the other layers' evidence (the watermark's
-/// asset id is read from it); without `pixels` only the exact lookups run. A registry error
-/// becomes an `unavailable` note, never a failure.
+/// Asks the registry about the image, by `asset_id` (the one its watermark carries), its hash
+/// and, when pixel layers are on, its fingerprint. A registry error becomes an `unavailable`
+/// note, never a failure.
 pub fn evidence(
     registry: &Registry,
     context: &Arc<Context>,
-    format: Format,
-    bytes: &[u8],
-    sha256: [u8; 32],
-    pixels: Option<&LazyPixels<'_>>,
-    found: &[Evidence],
+    input: &Input,
+    asset_id: Option<AssetId>,
 ) -> RegistryFindings {
-    let asset_id = found
-        .iter()
-        .find(|e| e.layer == Layer::Watermark && e.finding == Finding::Watermark)
-        .and_then(|e| e.value.clone());
-    let fingerprint = pixels.and_then(LazyPixels::rgba).and_then(|rgba| {
+    let (format, bytes, sha256) = (input.format, input.bytes, input.sha256);
+    let asset_id = asset_id.map(|id| id.to_string());
+    let fingerprint = input.pixels.rgba().and_then(|rgba| {
         pdq_dihedral(
             rgba.as_raw(),
             rgba.width() as usize,

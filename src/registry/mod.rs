@@ -14,8 +14,8 @@
 //! within one bit on at least one word (pigeonhole), so 16 × 17 indexed probes find every
 //! candidate without scanning the table.
 
-pub mod choice;
-pub mod evidence;
+pub(crate) mod choice;
+pub(crate) mod evidence;
 mod postgres;
 mod sqlite;
 
@@ -448,7 +448,7 @@ pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Lower-case hex, as SHA-256 digests are shown.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     crate::hex::encode(bytes)
 }
 

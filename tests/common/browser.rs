@@ -17,14 +17,11 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Whether the browser is installed; under `CI=true` a missing browser fails the test.
 pub fn available() -> bool {
-    if Path::new(CHROMIUM).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {CHROMIUM} is missing; .ci/run installs Debian's chromium package");
-    }
-    eprintln!("SKIPPED: browser tests need Debian's chromium at {CHROMIUM}");
-    false
+    super::needed(
+        Path::new(CHROMIUM).exists(),
+        CHROMIUM,
+        ".ci/run installs Debian's chromium package",
+    )
 }
 
 pub struct Browser {

@@ -71,6 +71,32 @@ pub fn textured_picture(width: u32, height: u32, seed: u32) -> RgbImage {
     })
 }
 
+/// Whether something a test needs from outside the repository (a program, a server, the shared
+/// corpus) is here: the one skip-or-fail rule. Outside CI a missing one skips the test with a
+/// note on stderr; under `CI=true`, where `.ci/run` provides it, it fails the test. `what`
+/// names it; `how` says how to get it.
+pub fn needed(present: bool, what: &str, how: &str) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {what} is missing; {how}");
+    }
+    eprintln!("SKIPPED: {what} is missing; {how}");
+    false
+}
+
+/// Whether `program` runs (as `program ARG`), by [`needed`]'s rule; `package` is the Debian
+/// package `.ci/run` installs it from.
+pub fn program(program: &str, arg: &str, package: &str) -> bool {
+    let present = Command::new(program).arg(arg).output().is_ok();
+    needed(
+        present,
+        program,
+        &format!(".ci/run installs it (Debian package {package})"),
+    )
+}
+
 /// A PostgreSQL connection string for tests, or `None` (with a note on stderr) when no server
 /// answers. Under `CI=true` a missing server fails the test instead of skipping it.
 pub fn postgres_url() -> Option<String> {
@@ -79,10 +105,11 @@ pub fn postgres_url() -> Option<String> {
     match postgres::Client::connect(&url, postgres::NoTls) {
         Ok(_) => Some(url),
         Err(err) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true but PostgreSQL at {url} is unreachable: {err}");
-            }
-            eprintln!("SKIPPED: PostgreSQL tests need a server at {url} ({err}); set SYNTHMARK_TEST_POSTGRES");
+            needed(
+                false,
+                &format!("a PostgreSQL server at {url} ({err})"),
+                "set SYNTHMARK_TEST_POSTGRES, or start the machine's PostgreSQL",
+            );
             None
         }
     }

@@ -4,16 +4,24 @@
 
 use super::detect;
 use super::imwatermark;
-use super::payload::{unpack, ALGORITHM};
+use super::payload::{unpack, AssetId, ALGORITHM};
 use crate::layers::c2pa::detect::SoftBinding;
-use crate::pixels::LazyPixels;
+use crate::layers::Input;
 use crate::verdict::{Evidence, Finding, Layer};
 
+/// What the watermark layer found in one image.
+#[derive(Debug, Default)]
+pub struct WatermarkFindings {
+    pub evidence: Vec<Evidence>,
+    /// The asset id of the synthmark watermark found in the pixels, for the registry.
+    pub asset_id: Option<AssetId>,
+}
+
 /// Watermark evidence for an image, given the soft bindings its manifest declares.
-pub fn evidence(pixels: &LazyPixels, soft_bindings: &[SoftBinding]) -> Vec<Evidence> {
-    // No decoder (AVIF, HEIC) or not decodable: nothing to look at.
-    let Some(image) = pixels.image() else {
-        return Vec::new();
+pub fn evidence(input: &Input, soft_bindings: &[SoftBinding]) -> WatermarkFindings {
+    // No decoder (AVIF, HEIC), not decodable, or pixel layers off: nothing to look at.
+    let Some(image) = input.pixels.image() else {
+        return WatermarkFindings::default();
     };
     let declared: Vec<u64> = soft_bindings
         .iter()
@@ -42,7 +50,9 @@ pub fn evidence(pixels: &LazyPixels, soft_bindings: &[SoftBinding]) -> Vec<Evide
             .with_value(message.generator),
         );
     }
-    match detect(image) {
+    let detection = detect(image);
+    let asset_id = detection.as_ref().map(|d| d.asset_id);
+    match detection {
         Some(detection) => {
             let id = detection.asset_id;
             let mut how = format!("pilot z-score {:.1}", detection.confidence);
@@ -87,5 +97,8 @@ pub fn evidence(pixels: &LazyPixels, soft_bindings: &[SoftBinding]) -> Vec<Evide
             }
         }
     }
-    found
+    WatermarkFindings {
+        evidence: found,
+        asset_id,
+    }
 }

@@ -21,10 +21,10 @@ mod plane;
 mod spectrum;
 mod visibility;
 
-pub mod detect;
+mod detect;
 
 pub use detect::{analyse, detect, Analysis, Detection};
 pub use embed::{embed, target_psnr, WatermarkError, DEFAULT_STRENGTH, TARGET_PSNR};
-pub use evidence::evidence;
+pub use evidence::{evidence, WatermarkFindings};
 pub use grid::MIN_SIDE;
 pub use payload::{pack, AssetId, ALGORITHM};

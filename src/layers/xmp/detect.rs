@@ -11,7 +11,7 @@
 //! `labelled-ai`.
 
 use super::{find_property, read_packet, IPTC_EXT_NS};
-use crate::format::Format;
+use crate::layers::Input;
 use crate::source_type;
 use crate::verdict::{Evidence, Finding, Layer};
 
@@ -34,8 +34,8 @@ const AI_CREDITS: [(&str, &str); 3] = [
 ];
 
 /// Evidence from the XMP packet of an image.
-pub fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
-    match read_packet(format, image) {
+pub fn detect(input: &Input) -> Vec<Evidence> {
+    match read_packet(input.format, input.bytes) {
         Some(packet) => detect_in_packet(&packet),
         None => Vec::new(),
     }

@@ -11,14 +11,15 @@ use std::io::Read;
 use image::RgbaImage;
 
 use crate::format::Format;
-use crate::pixels::LazyPixels;
+use crate::layers::Input;
 use crate::verdict::{Evidence, Finding, Layer};
 
 /// The largest payload read (bytes).
 const MAX_PAYLOAD: usize = 4 << 20;
 
 /// Evidence from stealth metadata in the pixels of a PNG or WebP image.
-pub fn detect(pixels: &LazyPixels) -> Vec<Evidence> {
+pub fn detect(input: &Input) -> Vec<Evidence> {
+    let pixels = &input.pixels;
     // Only lossless formats keep least-significant bits.
     if !matches!(pixels.format(), Format::Png | Format::Webp) {
         return Vec::new();
@@ -31,7 +32,11 @@ pub fn detect(pixels: &LazyPixels) -> Vec<Evidence> {
         .filter_map(|channels| read_payload(pixels, channels))
         .flat_map(|(magic, payload)| {
             let signature = signed_comment(&payload).and_then(|comment| {
-                crate::layers::traces::novelai_evidence(Layer::StealthMetadata, pixels, &comment)
+                crate::layers::generator_metadata::novelai_evidence(
+                    Layer::StealthMetadata,
+                    pixels,
+                    &comment,
+                )
             });
             let tool = identify(&payload);
             let found = Evidence::new(
@@ -58,7 +63,7 @@ pub fn detect(pixels: &LazyPixels) -> Vec<Evidence> {
 fn signed_comment(payload: &[u8]) -> Option<String> {
     let outer: serde_json::Value = serde_json::from_slice(payload).ok()?;
     let comment = outer.get("Comment")?.as_str()?.to_string();
-    crate::layers::traces::novelai::is_signed(&comment).then_some(comment)
+    crate::layers::generator_metadata::novelai::is_signed(&comment).then_some(comment)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -213,10 +218,11 @@ pub(crate) mod tests {
         let infotext = b"a cat\nSteps: 20, Sampler: Euler a, Seed: 1";
         for compress in [false, true] {
             let image = with_alpha_payload(64, 48, infotext, compress);
-            let found = detect(&LazyPixels::new(
+            let found = detect(&Input::new(
                 Format::Png,
                 &png(&image),
                 Limits::default(),
+                true,
             ));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert_eq!(found[0].layer, Layer::StealthMetadata);
@@ -242,10 +248,11 @@ pub(crate) mod tests {
                 let channel = &mut image.get_pixel_mut(x, y).0[i % 3];
                 *channel = (*channel & !1) | bit;
             }
-            let found = detect(&LazyPixels::new(
+            let found = detect(&Input::new(
                 Format::Png,
                 &png(&image),
                 Limits::default(),
+                true,
             ));
             assert_eq!(found.len(), 1, "compress={compress}");
             assert!(found[0].detail.starts_with("RGB"), "{}", found[0].detail);
@@ -256,25 +263,28 @@ pub(crate) mod tests {
     #[test]
     fn ordinary_images_carry_nothing() {
         let opaque = RgbaImage::from_fn(32, 32, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
-        assert!(detect(&LazyPixels::new(
+        assert!(detect(&Input::new(
             Format::Png,
             &png(&opaque),
-            Limits::default()
+            Limits::default(),
+            true
         ))
         .is_empty());
         let noisy = RgbaImage::from_fn(32, 32, |x, y| {
             image::Rgba([x as u8, y as u8, 7, (x * y) as u8])
         });
-        assert!(detect(&LazyPixels::new(
+        assert!(detect(&Input::new(
             Format::Png,
             &png(&noisy),
-            Limits::default()
+            Limits::default(),
+            true
         ))
         .is_empty());
-        assert!(detect(&LazyPixels::new(
+        assert!(detect(&Input::new(
             Format::Png,
             b"not a png",
-            Limits::default()
+            Limits::default(),
+            true
         ))
         .is_empty());
     }

@@ -12,9 +12,7 @@ mod parameters;
 
 use serde_json::Value;
 
-use crate::format::Format;
-use crate::limits::Limits;
-use crate::pixels::LazyPixels;
+use crate::layers::Input;
 use crate::verdict::{Evidence, Finding, Layer};
 use fields::{ExifTag, Field};
 
@@ -137,10 +135,11 @@ const RULES: &[Rule] = &[
     rule("Stability Matrix", PngText("parameters-json"), Present),
 ];
 
-/// Evidence from the generator metadata of an image, reading at most `limits`' text budget;
-/// `pixels` are decoded only to verify a NovelAI signature.
-pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels) -> Vec<Evidence> {
-    let fields = fields::read(format, image, limits);
+/// Evidence from the generator metadata of an image, reading at most the limits' text budget;
+/// the pixels are decoded only to verify a NovelAI signature.
+pub fn detect(input: &Input) -> Vec<Evidence> {
+    let pixels = &input.pixels;
+    let fields = fields::read(input.format, input.bytes, &input.limits);
     let mut evidence = Vec::new();
     for (field, value) in &fields {
         if let Field::PngText(keyword) = field {
@@ -172,7 +171,7 @@ pub fn detect(format: Format, image: &[u8], limits: &Limits, pixels: &LazyPixels
             evidence.extend(parameters_evidence(&field.to_string(), value));
         }
     }
-    if let Some(packet) = &crate::layers::xmp::read_packet(format, image) {
+    if let Some(packet) = &crate::layers::xmp::read_packet(input.format, input.bytes) {
         match draw_things(packet) {
             Some(trace) => evidence.push(trace),
             None => evidence.extend(xmp_parameters(packet)),
@@ -321,16 +320,12 @@ fn detail(value: &str) -> String {
 mod tests {
     use super::fields::tests::{exif_block, png_chunk};
     use super::*;
+    use crate::format::Format;
+    use crate::limits::Limits;
 
     /// The layer as the checker runs it, pixels decoded on demand.
     fn detect(format: Format, image: &[u8]) -> Vec<Evidence> {
-        let limits = Limits::default();
-        super::detect(
-            format,
-            image,
-            &limits,
-            &LazyPixels::new(format, image, limits),
-        )
+        super::detect(&Input::new(format, image, Limits::default(), true))
     }
 
     fn png_with(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
