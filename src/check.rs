@@ -1,7 +1,7 @@
-//! The checking pipeline, in one place:
-//! bytes → sniff format → gather evidence from every layer (C2PA, XMP, generator metadata,
-//! stealth metadata) → verdict
-//! ([`crate::verdict::decide`]).
+//! The checking pipeline, in one place (`Checker::check` follows the `check` line of the diagram
+//! in ARCHITECTURE.md): every layer reads the same [`crate::layers::Input`], the typed
+//! cross-layer steps pass soft bindings and the asset id on, and [`crate::verdict::decide`]
+//! turns the evidence into a verdict.
 //!
 //! A [`Checker`] is built once (trust anchors, context) and shared by every thread of a batch.
 //! Checking never fails as a whole: an unreadable file yields a [`Report`] with verdict `error`

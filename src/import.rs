@@ -1,10 +1,7 @@
 //! The import pipeline: logging files that were stamped before a registry was configured
-//! (`registry import`). A pipeline beside `stamp` and `check`, above the registry it writes to:
-//!
-//! ```text
-//! import: bytes ─► check (no registry) ─► intact credentials declaring AI? ─► already logged?
-//!           ─► manifest store + watermark asset id + PDQ + SHA-256 ─► register
-//! ```
+//! (`registry import`). A pipeline beside `stamp` and `check`, above the registry it writes to
+//! (the `import` line of the diagram in ARCHITECTURE.md): only files whose credentials verify
+//! and declare AI are logged, once, with the asset id their watermark carries.
 
 use crate::check::Checker;
 use crate::layers::fingerprint;

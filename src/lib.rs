@@ -9,14 +9,8 @@
 //! stealth metadata or a watermark in the pixels, a match in the provider's [`registry`])? Every
 //! verdict lists its evidence and the layers it rests on.
 //!
-//! The two pipelines:
-//!
-//! ```text
-//! stamp:  bytes ─► sniff format ─► watermark ─► XMP DigitalSourceType ─► C2PA manifest ─► sign
-//!           ─► register (asset id, PDQ, SHA-256, manifest store) ─► atomic write
-//! check:  bytes ─► sniff format ─► evidence from every layer ─► verdict + trust + evidence
-//!           (c2pa · xmp · generator metadata · stealth metadata · watermark · registry)
-//! ```
+//! The pipelines (`stamp`, `check`, `import`), the floors modules stand on and the layer
+//! contract are drawn once, in the repository's `ARCHITECTURE.md`.
 //!
 //! ```no_run
 //! use synthmark::{CheckOptions, Checker, DevIdentity, KeyAlgorithm, StampOptions, Stamper, Verdict};

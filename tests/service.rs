@@ -1,39 +1,112 @@
-//! `synthmark serve` end to end: a real server process on a loopback port, real HTTP requests,
-//! and the verification page in a real headless Chromium.
+//! The HTTP service end to end: real HTTP requests on a loopback port to the service as
+//! `synthmark serve` builds it (in this test process: `synthmark::server`'s router and
+//! connection handling), the verification page in a real headless Chromium, and a real
+//! `synthmark serve` process for what only a process shows (start-up and SIGTERM).
 
 mod common;
 
 use std::io::{BufRead, BufReader, Cursor};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 
 use image::ImageFormat;
-use synthmark::{CheckOptions, Checker, Verdict};
+use synthmark::registry::{Location, Registry};
+use synthmark::server::{Service, Settings};
+use synthmark::{CheckOptions, Checker, StampOptions, Stamper, StamperConfig, Verdict};
 
 use common::browser::{self, Browser};
 use common::textured_picture;
 
 const TOKEN: &str = "test-token-5f1d8a";
 
-/// A running `synthmark serve`, stopped when dropped.
+/// A server on a loopback port, stopped when dropped.
 struct Server {
-    child: Child,
     base: String,
+    running: Running,
     home: tempfile::TempDir,
 }
 
+enum Running {
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+    Process(Child),
+}
+
 impl Server {
-    /// A server with its own SQLite registry.
-    fn start(extra: &[&str]) -> Server {
-        Server::start_with_registry(None, extra)
+    /// The service with default settings and an SQLite registry of its own.
+    fn start() -> Server {
+        Server::start_with(Settings::default(), None)
     }
 
-    /// A server logging to `registry` (default: an SQLite file of its own).
-    fn start_with_registry(registry: Option<&str>, extra: &[&str]) -> Server {
+    /// The service in this process, as `synthmark serve` builds it: `settings`, the development
+    /// identity, the bundled trust lists, one token, and `registry` (default: an SQLite file of
+    /// its own) shared by the checkers and the stamper.
+    fn start_with(settings: Settings, registry: Option<&str>) -> Server {
         let home = tempfile::tempdir().unwrap();
-        let registry = registry.map_or_else(
+        let location = registry.map_or_else(
             || home.path().join("registry.sqlite").display().to_string(),
             str::to_string,
         );
+        let registry = Arc::new(Registry::open(&Location::parse(&location).unwrap()).unwrap());
+        let checker = |pixels: bool| {
+            Checker::new(&CheckOptions {
+                pixels,
+                limits: settings.limits,
+                ..CheckOptions::default()
+            })
+            .unwrap()
+            .with_registry(registry.clone())
+        };
+        let stamper = Stamper::with_config(
+            &common::dev_identity().signing_identity().unwrap(),
+            StamperConfig {
+                limits: settings.limits,
+                ..StamperConfig::default()
+            },
+            StampOptions::default(),
+        )
+        .unwrap()
+        .with_registry(registry.clone());
+        let service = Arc::new(Service::new(
+            checker(true),
+            checker(false),
+            stamper,
+            Some(registry),
+            vec![TOKEN.to_string()],
+            settings,
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, address) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready.send(listener.local_addr().unwrap()).unwrap();
+                synthmark::server::serve(listener, service, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        });
+        let address: std::net::SocketAddr = address.recv().unwrap();
+        Server {
+            base: format!("http://{address}"),
+            running: Running::InProcess {
+                stop: Some(stop),
+                thread: Some(thread),
+            },
+            home,
+        }
+    }
+
+    /// A real `synthmark serve` process with an SQLite registry of its own.
+    fn process() -> Server {
+        let home = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
             .args([
                 "serve",
@@ -43,8 +116,7 @@ impl Server {
                 TOKEN,
                 "--registry",
             ])
-            .arg(&registry)
-            .args(extra)
+            .arg(home.path().join("registry.sqlite"))
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env_remove("SYNTHMARK_CERT")
@@ -63,24 +135,46 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_string();
-        Server { child, base, home }
+        Server {
+            base,
+            running: Running::Process(child),
+            home,
+        }
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    /// The development CA the server signs with (created on its first start).
+    /// The development CA the server signs with.
     fn dev_ca(&self) -> String {
-        std::fs::read_to_string(self.home.path().join("data/synthmark/dev-identity/ca.pem"))
-            .unwrap()
+        match &self.running {
+            Running::InProcess { .. } => common::dev_identity().ca_pem.clone(),
+            // Created by the process on its first start.
+            Running::Process(_) => {
+                std::fs::read_to_string(self.home.path().join("data/synthmark/dev-identity/ca.pem"))
+                    .unwrap()
+            }
+        }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.running {
+            Running::InProcess { stop, thread } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+            Running::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -153,7 +247,7 @@ fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
 
 #[test]
 fn stamping_needs_a_valid_token_and_returns_a_labelled_image() {
-    let server = Server::start(&[]);
+    let server = Server::start();
     let image = png(640, 480, 7);
     let stamp = server.url("/v1/stamp?generator=ExampleDiffusion/2.1");
     for token in [None, Some("wrong-token")] {
@@ -238,7 +332,7 @@ fn a_manifest_asked_for_by_a_shared_asset_id_is_a_conflict() {
         ])
         .unwrap();
     drop(registry);
-    let server = Server::start_with_registry(Some(path.to_str().unwrap()), &[]);
+    let server = Server::start_with(Settings::default(), Some(path.to_str().unwrap()));
     for id in ["00000000ab", "AB"] {
         let (status, body) = get(&server.url(&format!("/v1/manifests/{id}")));
         assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
@@ -262,7 +356,12 @@ fn a_manifest_asked_for_by_a_shared_asset_id_is_a_conflict() {
 
 #[test]
 fn bad_uploads_get_json_errors_and_the_server_keeps_answering() {
-    let server = Server::start(&["--max-body-mb", "1", "--max-megapixels", "1"]);
+    let mut settings = Settings {
+        max_body_bytes: 1 << 20,
+        ..Settings::default()
+    };
+    settings.limits.max_pixels = 1_000_000;
+    let server = Server::start_with(settings, None);
     let check = server.url("/v1/check");
     let valid = png(320, 240, 3);
     // A PNG header that claims 20000×20000 pixels: refused from the header, nothing decoded.
@@ -316,7 +415,7 @@ fn bad_uploads_get_json_errors_and_the_server_keeps_answering() {
 
 #[test]
 fn the_openapi_document_describes_the_routes_the_server_answers() {
-    let server = Server::start(&[]);
+    let server = Server::start();
     let (status, body) = get(&server.url("/openapi.json"));
     assert_eq!(status, 200);
     let document = json(&body);
@@ -346,7 +445,7 @@ fn the_page_shows_the_verdict_for_a_stamped_and_a_stripped_image() {
     if !browser::available() {
         return;
     }
-    let server = Server::start(&[]);
+    let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
     let (status, stamped) = post(&server.url("/v1/stamp"), &png(800, 600, 9), Some(TOKEN));
     assert_eq!(status, 200);
@@ -428,8 +527,8 @@ fn two_instances_share_one_postgres_registry() {
         return;
     };
     let schema = common::PgSchema::new(&base, "serve");
-    let first = Server::start_with_registry(Some(&schema.url), &[]);
-    let second = Server::start_with_registry(Some(&schema.url), &[]);
+    let first = Server::start_with(Settings::default(), Some(&schema.url));
+    let second = Server::start_with(Settings::default(), Some(&schema.url));
     let (status, stamped) = post(
         &first.url("/v1/stamp?watermark=false"),
         &png(800, 600, 17),
@@ -457,7 +556,7 @@ fn two_instances_share_one_postgres_registry() {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight() {
-    let server = Server::start(&[]);
+    let server = Server::process();
     let big = png(3000, 2000, 12);
     let url = server.url("/v1/check");
     let request = std::thread::spawn(move || post(&url, &big, None));
@@ -474,7 +573,10 @@ fn sigterm_finishes_the_request_in_flight() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let pid = server.child.id().to_string();
+    let Running::Process(child) = &server.running else {
+        unreachable!("a process server")
+    };
+    let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -483,6 +585,9 @@ fn sigterm_finishes_the_request_in_flight() {
     let (status, body) = request.join().unwrap();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let mut server = server;
-    let exit = server.child.wait().unwrap();
+    let Running::Process(child) = &mut server.running else {
+        unreachable!("a process server")
+    };
+    let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }

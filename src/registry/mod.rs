@@ -16,7 +16,9 @@
 
 pub(crate) mod choice;
 pub(crate) mod evidence;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::fmt;
@@ -108,6 +110,12 @@ pub enum RegistryError {
     /// answers, where a database address does not belong (`location` is there for logs).
     #[error("the registry failed: {reason}")]
     Query { location: String, reason: String },
+    /// This build was made without the backend the location needs.
+    #[error("cannot open the registry at {location}: this build has no {feature} support (build synthmark with the `{feature}` feature)")]
+    Unsupported {
+        location: String,
+        feature: &'static str,
+    },
     /// The file exists but is not a registry (or is corrupt).
     #[error("cannot open the registry at {location}: {reason} (the file is not a synthmark registry, or it is corrupt)")]
     NotARegistry { location: String, reason: String },
@@ -202,6 +210,14 @@ impl LocationError {
 }
 
 impl Location {
+    /// The cargo feature whose backend opens this location.
+    pub fn feature(&self) -> &'static str {
+        match self {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgres",
+        }
+    }
+
     /// Parses `postgres://…`, `postgresql://…`, `sqlite:PATH` or a plain file path. Anything
     /// else that looks like a connection string (another URL scheme, libpq's `host=… user=…`
     /// form) is refused rather than taken for a file name.
@@ -242,10 +258,7 @@ impl Registry {
     /// Opens (creating if needed) the registry and runs its migrations.
     pub fn open(location: &Location) -> Result<Registry, RegistryError> {
         let shown = location.display();
-        let store: Box<dyn Store> = match location {
-            Location::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path, &shown)?),
-            Location::Postgres(url) => Box::new(postgres::PostgresStore::open(url, &shown)?),
-        };
+        let store = open_store(location, &shown)?;
         Ok(Registry {
             store,
             location: shown,
@@ -435,6 +448,22 @@ fn probes(hashes: &[PdqHash]) -> Vec<(usize, Vec<u16>)> {
 }
 
 /// A stored fingerprint from its columns; `None` when there is none or it is malformed.
+/// The backend for `location`, when this build has it.
+fn open_store(location: &Location, shown: &str) -> Result<Box<dyn Store>, RegistryError> {
+    match location {
+        #[cfg(feature = "sqlite")]
+        Location::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, shown)?)),
+        #[cfg(feature = "postgres")]
+        Location::Postgres(url) => Ok(Box::new(postgres::PostgresStore::open(url, shown)?)),
+        #[allow(unreachable_patterns)]
+        _ => Err(RegistryError::Unsupported {
+            location: shown.to_string(),
+            feature: location.feature(),
+        }),
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn stored_fingerprint(pdq: Option<Vec<u8>>, quality: Option<i64>) -> Option<Fingerprint> {
     Some(Fingerprint {
         hash: PdqHash(pdq?.try_into().ok()?),

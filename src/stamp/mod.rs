@@ -1,8 +1,7 @@
-//! The stamping pipeline, in one place:
-//! bytes → sniff format → decode → watermark → re-encode (metadata kept) → XMP source type →
-//! C2PA manifest (actions, soft binding to the watermark, training reservation, thumbnail,
-//! previous credentials as ingredient) → sign → register (asset id, PDQ fingerprint, SHA-256,
-//! manifest store, when a registry is attached) → atomic write.
+//! The stamping pipeline, in one place ([`Stamper::stamp_bytes_with`] and `sign` follow the
+//! `stamp` line of the diagram in ARCHITECTURE.md step by step). The C2PA manifest carries the
+//! actions, the soft binding to the watermark, the training reservation, the thumbnail and any
+//! previous credentials as the parent ingredient.
 //!
 //! Registration comes before the write: an output that exists has been logged, and a registry
 //! that fails makes the stamp fail with the reason, never silently.

@@ -10,13 +10,10 @@
 //! for transport failures and 5xx answers, and a cap on requests in flight.
 
 use std::cell::RefCell;
-use std::io::Read;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use c2pa::crypto::time_stamp::{default_rfc3161_message, default_rfc3161_request};
-use c2pa::http::http::{Request, Response};
-use c2pa::http::{HttpResolverError, SyncHttpResolver};
 use c2pa::{Context, Signer, SigningAlg};
 
 /// How to reach the time-stamping authority.
@@ -151,119 +148,166 @@ impl Signer for TimestampingSigner<'_> {
     }
 }
 
-/// The HTTP client the `c2pa` crate sends timestamp requests through.
-struct HttpClient {
-    agent: ureq::Agent,
-    attempts: u32,
-    in_flight: Semaphore,
-}
+/// The HTTP transport: `ureq` with TLS when the `tsa` feature is on.
+#[cfg(feature = "tsa")]
+mod http {
+    use std::io::Read;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
 
-impl HttpClient {
-    fn new(options: &TsaOptions) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(options.timeout))
-            .http_status_as_error(false)
-            .user_agent(concat!("synthmark/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        HttpClient {
-            agent,
-            attempts: options.attempts.max(1),
-            in_flight: Semaphore::new(options.max_in_flight.max(1)),
-        }
+    use c2pa::http::http::{Request, Response};
+    use c2pa::http::{HttpResolverError, SyncHttpResolver};
+
+    use super::TsaOptions;
+
+    /// The HTTP client the `c2pa` crate sends timestamp requests through.
+    pub(super) struct HttpClient {
+        agent: ureq::Agent,
+        attempts: u32,
+        in_flight: Semaphore,
     }
-}
 
-impl SyncHttpResolver for HttpClient {
-    fn http_resolve(
-        &self,
-        request: Request<Vec<u8>>,
-    ) -> Result<Response<Box<dyn Read>>, HttpResolverError> {
-        let _permit = self.in_flight.acquire();
-        let mut attempt = 1;
-        loop {
-            let outcome = self.agent.run(copy(&request)?);
-            let retry = match &outcome {
-                Ok(response) => response.status().is_server_error(),
-                Err(err) => is_transient(err),
-            };
-            if !retry || attempt >= self.attempts {
-                return match outcome {
-                    Ok(response) => {
-                        let (parts, body) = response.into_parts();
-                        let reader: Box<dyn Read> = Box::new(body.into_reader());
-                        Ok(Response::from_parts(parts, reader))
-                    }
-                    Err(err) => Err(HttpResolverError::Io(std::io::Error::other(format!(
-                        "time-stamping authority unreachable after {attempt} attempt(s): {err}"
-                    )))),
-                };
+    impl HttpClient {
+        pub(super) fn new(options: &TsaOptions) -> Self {
+            let agent = ureq::Agent::config_builder()
+                .timeout_global(Some(options.timeout))
+                .http_status_as_error(false)
+                .user_agent(concat!("synthmark/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .new_agent();
+            HttpClient {
+                agent,
+                attempts: options.attempts.max(1),
+                in_flight: Semaphore::new(options.max_in_flight.max(1)),
             }
-            std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
-            attempt += 1;
+        }
+    }
+
+    impl SyncHttpResolver for HttpClient {
+        fn http_resolve(
+            &self,
+            request: Request<Vec<u8>>,
+        ) -> Result<Response<Box<dyn Read>>, HttpResolverError> {
+            let _permit = self.in_flight.acquire();
+            let mut attempt = 1;
+            loop {
+                let outcome = self.agent.run(copy(&request)?);
+                let retry = match &outcome {
+                    Ok(response) => response.status().is_server_error(),
+                    Err(err) => is_transient(err),
+                };
+                if !retry || attempt >= self.attempts {
+                    return match outcome {
+                        Ok(response) => {
+                            let (parts, body) = response.into_parts();
+                            let reader: Box<dyn Read> = Box::new(body.into_reader());
+                            Ok(Response::from_parts(parts, reader))
+                        }
+                        Err(err) => Err(HttpResolverError::Io(std::io::Error::other(format!(
+                            "time-stamping authority unreachable after {attempt} attempt(s): {err}"
+                        )))),
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
+                attempt += 1;
+            }
+        }
+    }
+
+    /// A copy of a request, for another attempt.
+    fn copy(request: &Request<Vec<u8>>) -> Result<Request<Vec<u8>>, HttpResolverError> {
+        let mut builder = Request::builder()
+            .method(request.method().clone())
+            .uri(request.uri().clone())
+            .version(request.version());
+        for (name, value) in request.headers() {
+            builder = builder.header(name, value);
+        }
+        Ok(builder.body(request.body().clone())?)
+    }
+
+    /// Transport failures worth another try: refused or reset connections, timeouts, DNS hiccups.
+    fn is_transient(err: &ureq::Error) -> bool {
+        matches!(
+            err,
+            ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::HostNotFound
+        )
+    }
+
+    /// A counting semaphore: at most `permits` holders at once.
+    pub(super) struct Semaphore {
+        available: Mutex<usize>,
+        freed: Condvar,
+    }
+
+    pub(super) struct Permit<'a>(&'a Semaphore);
+
+    impl Semaphore {
+        pub(super) fn new(permits: usize) -> Self {
+            Semaphore {
+                available: Mutex::new(permits),
+                freed: Condvar::new(),
+            }
+        }
+
+        pub(super) fn acquire(&self) -> Permit<'_> {
+            let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
+            while *available == 0 {
+                available = self
+                    .freed
+                    .wait(available)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            *available -= 1;
+            Permit(self)
+        }
+    }
+
+    impl Drop for Permit<'_> {
+        fn drop(&mut self) {
+            *self.0.available.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            self.0.freed.notify_one();
         }
     }
 }
 
-/// A copy of a request, for another attempt.
-fn copy(request: &Request<Vec<u8>>) -> Result<Request<Vec<u8>>, HttpResolverError> {
-    let mut builder = Request::builder()
-        .method(request.method().clone())
-        .uri(request.uri().clone())
-        .version(request.version());
-    for (name, value) in request.headers() {
-        builder = builder.header(name, value);
-    }
-    Ok(builder.body(request.body().clone())?)
-}
+/// Without the `tsa` feature there is no transport: every request fails with what to do.
+#[cfg(not(feature = "tsa"))]
+mod http {
+    use std::io::Read;
 
-/// Transport failures worth another try: refused or reset connections, timeouts, DNS hiccups.
-fn is_transient(err: &ureq::Error) -> bool {
-    matches!(
-        err,
-        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::HostNotFound
-    )
-}
+    use c2pa::http::http::{Request, Response};
+    use c2pa::http::{HttpResolverError, SyncHttpResolver};
 
-/// A counting semaphore: at most `permits` holders at once.
-struct Semaphore {
-    available: Mutex<usize>,
-    freed: Condvar,
-}
+    use super::TsaOptions;
 
-struct Permit<'a>(&'a Semaphore);
+    pub(super) struct HttpClient;
 
-impl Semaphore {
-    fn new(permits: usize) -> Self {
-        Semaphore {
-            available: Mutex::new(permits),
-            freed: Condvar::new(),
+    impl HttpClient {
+        pub(super) fn new(_options: &TsaOptions) -> Self {
+            HttpClient
         }
     }
 
-    fn acquire(&self) -> Permit<'_> {
-        let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
-        while *available == 0 {
-            available = self
-                .freed
-                .wait(available)
-                .unwrap_or_else(|e| e.into_inner());
+    impl SyncHttpResolver for HttpClient {
+        fn http_resolve(
+            &self,
+            _request: Request<Vec<u8>>,
+        ) -> Result<Response<Box<dyn Read>>, HttpResolverError> {
+            Err(HttpResolverError::Io(std::io::Error::other(
+                "this build has no RFC 3161 client (build synthmark with the `tsa` feature)",
+            )))
         }
-        *available -= 1;
-        Permit(self)
     }
 }
 
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.available.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
-}
+use http::HttpClient;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tsa"))]
 mod tests {
+    use super::http::Semaphore;
     use super::*;
+    use std::sync::Mutex;
 
     #[test]
     fn semaphore_caps_concurrency() {
