@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use crate::byte_order::ByteOrder;
+use crate::container::png;
 
 /// The largest file synthmark reads as an image (1 GiB). Larger files are refused before they are
 /// read, so one bad upload cannot exhaust the memory of a batch or a server.
@@ -319,42 +320,34 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), Malformation> {
 /// Chunks must chain from the signature to `IEND` without running past the end; the header
 /// must give the image a size, and there must be image data.
 fn check_png(bytes: &[u8]) -> Result<(), Malformation> {
-    let mut pos = 8;
-    let mut first = true;
     let mut image_data = false;
-    loop {
-        let len =
-            be_u32(bytes, pos).ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
-        let kind = bytes
-            .get(pos + 4..pos + 8)
-            .ok_or_else(|| format!("chunk header at byte {pos} is cut off"))?;
-        if first && kind != b"IHDR" {
-            return Err("the first chunk is not IHDR".into());
+    for (index, chunk) in png::chunks(bytes).enumerate() {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(png::Break::Overrun { kind, .. }) if index == 0 && &kind != b"IHDR" => {
+                return Err("the first chunk is not IHDR".into())
+            }
+            Err(broken) => return Err(broken.to_string().into()),
+        };
+        if index == 0 {
+            if &chunk.kind != b"IHDR" {
+                return Err("the first chunk is not IHDR".into());
+            }
+            if be_u32(chunk.data, 0) == Some(0) || be_u32(chunk.data, 4) == Some(0) {
+                return Err("the header gives the image no pixels (a width or height of 0)".into());
+            }
         }
-        if first && (be_u32(bytes, pos + 8) == Some(0) || be_u32(bytes, pos + 12) == Some(0)) {
-            return Err("the header gives the image no pixels (a width or height of 0)".into());
-        }
-        first = false;
-        image_data |= kind == b"IDAT";
-        let end = pos
-            .checked_add(12)
-            .and_then(|p| p.checked_add(len))
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| {
-                format!(
-                    "chunk {} at byte {pos} runs past the end of the file",
-                    String::from_utf8_lossy(kind)
-                )
-            })?;
-        if kind == b"IEND" {
+        image_data |= &chunk.kind == b"IDAT";
+        if &chunk.kind == b"IEND" {
             return if image_data {
                 Ok(())
             } else {
                 Err("there is no image data (IDAT chunk)".into())
             };
         }
-        pos = end;
     }
+    // The reader yields a break before it runs out without IEND.
+    Err("the file ends before the IEND chunk".into())
 }
 
 /// The RIFF length must fit the file, and the chunks inside it must chain.
@@ -609,13 +602,7 @@ mod tests {
 
     #[test]
     fn images_without_pixels_and_looping_containers_are_malformed() {
-        let chunk = |kind: &[u8; 4], data: &[u8]| {
-            let mut c = (data.len() as u32).to_be_bytes().to_vec();
-            c.extend_from_slice(kind);
-            c.extend_from_slice(data);
-            c.extend_from_slice(&crc32fast::hash(&c[4..]).to_be_bytes());
-            c
-        };
+        let chunk = png::chunk;
         let png = |width: u32, idat: bool| {
             let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
             let mut ihdr = width.to_be_bytes().to_vec();

@@ -31,6 +31,7 @@ mod atomic_file;
 mod byte_order;
 mod c2pa_status;
 mod check;
+mod container;
 mod explanation;
 mod format;
 mod hex;

@@ -353,13 +353,7 @@ mod tests {
     #[test]
     fn a_zero_sized_image_is_corrupt() {
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let chunk = |kind: &[u8; 4], data: &[u8]| {
-            let mut c = (data.len() as u32).to_be_bytes().to_vec();
-            c.extend_from_slice(kind);
-            c.extend_from_slice(data);
-            c.extend_from_slice(&crc32fast::hash(&c[4..]).to_be_bytes());
-            c
-        };
+        let chunk = crate::container::png::chunk;
         png.extend(chunk(b"IHDR", &[0, 0, 0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0]));
         png.extend(chunk(
             b"IDAT",

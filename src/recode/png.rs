@@ -6,12 +6,11 @@ use std::io::Cursor;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageEncoder};
 
+use crate::container::png::{self, SIGNATURE};
 use crate::format::Format;
 use crate::limits::Limits;
 
 use super::{decode_with, RecodeError};
-
-const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 
 /// Chunks that are not copied: the image's own structure, chunks whose meaning depends on the
 /// old colour type or palette, the old C2PA store, and animation.
@@ -28,27 +27,17 @@ struct Chunk<'a> {
 
 fn chunks(bytes: &[u8]) -> Result<Vec<Chunk<'_>>, RecodeError> {
     let mut out = Vec::new();
-    let mut pos = SIGNATURE.len();
-    while pos + 12 <= bytes.len() {
-        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
-            as usize;
-        let end = pos
-            .checked_add(12 + len)
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| RecodeError::Decode("a PNG chunk runs past the end".into()))?;
-        let kind = [
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ];
-        out.push(Chunk {
-            kind,
-            whole: &bytes[pos..end],
-        });
-        pos = end;
-        if &kind == b"IEND" {
-            break;
+    for chunk in png::chunks(bytes) {
+        match chunk {
+            Ok(chunk) => out.push(Chunk {
+                kind: chunk.kind,
+                whole: &bytes[chunk.start..chunk.end],
+            }),
+            // Anything after the last whole chunk is left behind, as before.
+            Err(png::Break::HeaderCutOff { .. }) => break,
+            Err(png::Break::Overrun { .. }) => {
+                return Err(RecodeError::Decode("a PNG chunk runs past the end".into()))
+            }
         }
     }
     Ok(out)

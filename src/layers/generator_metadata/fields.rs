@@ -6,6 +6,7 @@
 //! memory and the work are bounded whatever the number of chunks.
 
 use crate::byte_order::ByteOrder;
+use crate::container::png;
 use crate::format::Format;
 use crate::limits::{Limits, TextBudget};
 
@@ -70,7 +71,9 @@ pub fn read(format: Format, image: &[u8], limits: &Limits) -> Vec<(Field, String
     let mut fields = Vec::new();
     match format {
         Format::Png => {
-            for (kind, data) in png_chunks(image) {
+            // Every whole chunk up to where the chain breaks.
+            for chunk in png::chunks(image).map_while(Result::ok) {
+                let (kind, data) = (&chunk.kind, chunk.data);
                 match kind {
                     b"tEXt" | b"zTXt" | b"iTXt" => fields.extend(png_text(kind, data, budget)),
                     b"eXIf" => fields.extend(exif(data, budget)),
@@ -99,27 +102,6 @@ pub fn read(format: Format, image: &[u8], limits: &Limits) -> Vec<(Field, String
         _ => {}
     }
     fields
-}
-
-fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
-    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
-}
-
-/// `(type, data)` of every PNG chunk that fits in the file.
-fn png_chunks(image: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut chunks = Vec::new();
-    let mut pos = 8;
-    while let (Some(len), Some(kind)) = (be_u32(image, pos), image.get(pos + 4..pos + 8)) {
-        let Some(data) = image.get(pos + 8..(pos + 8).saturating_add(len)) else {
-            break;
-        };
-        chunks.push((kind, data));
-        if kind == b"IEND" {
-            break;
-        }
-        pos += 12 + len;
-    }
-    chunks
 }
 
 /// The keyword and text of a `tEXt` (Latin-1), `zTXt` (compressed Latin-1) or `iTXt` (UTF-8,
@@ -307,11 +289,7 @@ pub(crate) mod tests {
 
     /// A PNG chunk with a correct CRC.
     pub(crate) fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-        chunk.extend_from_slice(kind);
-        chunk.extend_from_slice(data);
-        chunk.extend_from_slice(&crc32fast::hash(&chunk[4..]).to_be_bytes());
-        chunk
+        png::chunk(kind, data)
     }
 
     /// A big-endian TIFF/EXIF block with IFD0 entries and an Exif IFD holding a UserComment.

@@ -1,5 +1,6 @@
 //! XMP in a PNG `iTXt` chunk.
 use super::*;
+use crate::container::png;
 
 pub(super) struct Chunk<'a> {
     pub range: std::ops::Range<usize>,
@@ -8,10 +9,9 @@ pub(super) struct Chunk<'a> {
 
 /// The uncompressed XMP `iTXt` chunk (whole chunk range) and its text.
 pub(super) fn find(image: &[u8]) -> Option<Chunk<'_>> {
-    let mut pos = 8;
-    while let (Some(len), Some(kind)) = (be_u32(image, pos), image.get(pos + 4..pos + 8)) {
-        let data = image.get(pos + 8..pos + 8 + len)?;
-        if kind == b"iTXt" && data.starts_with(PNG_XMP_KEYWORD) {
+    for chunk in png::chunks(image).map_while(Result::ok) {
+        let data = chunk.data;
+        if &chunk.kind == b"iTXt" && data.starts_with(PNG_XMP_KEYWORD) {
             // keyword \0 compression-flag compression-method language \0 translated \0 text
             let rest = data.get(PNG_XMP_KEYWORD.len() + 1..)?;
             if rest.first() != Some(&0) {
@@ -22,14 +22,10 @@ pub(super) fn find(image: &[u8]) -> Option<Chunk<'_>> {
             let rest = rest.get(language_end + 1..)?;
             let translated_end = rest.iter().position(|b| *b == 0)?;
             return Some(Chunk {
-                range: pos..pos + 12 + len,
+                range: chunk.start..chunk.end,
                 text: rest.get(translated_end + 1..)?,
             });
         }
-        if kind == b"IEND" {
-            return None;
-        }
-        pos += 12 + len;
     }
     None
 }
@@ -39,11 +35,7 @@ pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
     data.extend_from_slice(PNG_XMP_KEYWORD);
     data.extend_from_slice(&[0, 0, 0, 0, 0]); // separator, uncompressed, method, "", ""
     data.extend_from_slice(packet.as_bytes());
-    let mut chunk = Vec::with_capacity(data.len() + 12);
-    chunk.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    chunk.extend_from_slice(b"iTXt");
-    chunk.extend_from_slice(&data);
-    chunk.extend_from_slice(&crc32fast::hash(&chunk[4..]).to_be_bytes());
+    let chunk = png::chunk(b"iTXt", &data);
 
     let range = match find(image) {
         Some(existing) => existing.range,
