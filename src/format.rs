@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use crate::byte_order::ByteOrder;
-use crate::container::png;
+use crate::container::{jpeg, png, riff};
 
 /// The largest file synthmark reads as an image (1 GiB). Larger files are refused before they are
 /// read, so one bad upload cannot exhaust the memory of a batch or a server.
@@ -270,10 +270,6 @@ fn describe_prefix(bytes: &[u8]) -> String {
     }
 }
 
-fn be_u16(bytes: &[u8], at: usize) -> Option<usize> {
-    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize)
-}
-
 fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
 }
@@ -282,35 +278,17 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
 /// Entropy-coded data cannot contain `FF D9` (0xFF is always stuffed), so its absence means the
 /// file was cut short.
 fn check_jpeg(bytes: &[u8]) -> Result<(), Malformation> {
-    let mut pos = 2;
-    loop {
-        let marker = match bytes.get(pos..pos + 2) {
-            Some([0xFF, m]) => *m,
-            Some(_) => return Err(format!("expected a marker at byte {pos}").into()),
-            None => return Err("the file ends before the image data".into()),
-        };
-        match marker {
-            0xFF => pos += 1, // fill byte
-            0xD8 | 0x01 | 0xD0..=0xD7 => pos += 2,
-            0xD9 => return Err("end-of-image marker before any image data".into()),
-            _ => {
-                let len = be_u16(bytes, pos + 2)
-                    .ok_or_else(|| format!("segment header at byte {pos} is cut off"))?;
-                if len < 2 || pos + 2 + len > bytes.len() {
-                    return Err(format!(
-                        "segment 0xFF{marker:02X} at byte {pos} runs past the end of the file"
-                    )
-                    .into());
-                }
-                pos += 2 + len;
-                if marker == 0xDA {
-                    break;
-                }
-            }
+    let mut scan = None;
+    for segment in jpeg::segments(bytes) {
+        let segment = segment.map_err(|broken| broken.to_string())?;
+        if segment.marker == jpeg::SOS {
+            scan = Some(segment.end);
         }
     }
+    // The reader stops after the scan header, or yields a break before.
+    let scan = scan.ok_or("the file ends before the image data")?;
     // Search from the end: the EOI is normally the last two bytes.
-    if memchr::memmem::rfind(&bytes[pos..], &[0xFF, 0xD9]).is_some() {
+    if memchr::memmem::rfind(&bytes[scan..], &[0xFF, 0xD9]).is_some() {
         Ok(())
     } else {
         Err("no end-of-image marker after the scan data (the file was cut short)".into())
@@ -366,23 +344,13 @@ fn check_riff(bytes: &[u8]) -> Result<(), Malformation> {
                 bytes.len()
             )
         })?;
-    let mut pos = 12;
-    if pos + 8 > end {
+    if 12 + 8 > end {
         return Err("no chunks after the WEBP header".into());
     }
     let mut image_data = false;
-    while pos + 8 <= end {
-        image_data |= matches!(&bytes[pos..pos + 4], b"VP8 " | b"VP8L" | b"ANMF");
-        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes")) as usize;
-        let next = pos + 8 + len + (len & 1);
-        if pos + 8 + len > end {
-            return Err(format!(
-                "chunk {} at byte {pos} runs past the end of the RIFF data",
-                String::from_utf8_lossy(&bytes[pos..pos + 4])
-            )
-            .into());
-        }
-        pos = next;
+    for chunk in riff::chunks(bytes) {
+        let chunk = chunk.map_err(|broken| broken.to_string())?;
+        image_data |= matches!(&chunk.fourcc, b"VP8 " | b"VP8L" | b"ANMF");
     }
     if !image_data {
         return Err("there is no image data (VP8, VP8L or ANMF chunk)".into());

@@ -7,6 +7,8 @@
 //! about 6 dB PSNR, and a watermark checked in it is not found. [`crate::pixels`] sends such
 //! files to `jpeg-decoder` instead.
 
+use crate::container::jpeg;
+
 /// What the frame header and the first scan header say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -30,18 +32,9 @@ pub fn read(bytes: &[u8]) -> Option<Layout> {
         return None;
     }
     let mut frame: Option<(bool, u8)> = None;
-    let mut pos = 2;
-    while pos + 4 <= bytes.len() {
-        if bytes[pos] != 0xFF {
-            return None;
-        }
-        let marker = bytes[pos + 1];
-        if marker == 0xFF {
-            pos += 1;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
-        let body = bytes.get(pos + 4..pos + 2 + len)?;
+    for segment in jpeg::segments(bytes) {
+        let segment = segment.ok()?;
+        let (marker, body) = (segment.marker, segment.data);
         match marker {
             // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC).
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
@@ -56,10 +49,8 @@ pub fn read(bytes: &[u8]) -> Option<Layout> {
                     first_scan_components: *body.first()?,
                 });
             }
-            0xD9 => return None,
             _ => {}
         }
-        pos += 2 + len;
     }
     None
 }

@@ -43,7 +43,6 @@ mod limits;
 mod pixels;
 mod recode;
 pub mod registry;
-mod riff;
 #[cfg(feature = "server")]
 pub mod server;
 mod source_type;

@@ -2,4 +2,6 @@
 //! every length bounds-checked) and one writer, shared by the format checks, the metadata
 //! layers and re-encoding. Nothing here knows what an image means.
 
+pub mod jpeg;
 pub mod png;
+pub mod riff;

@@ -16,6 +16,7 @@ use jpeg_encoder::{
     ChromaSubsamplingMethod, ColorType, Encoder, QuantizationTableType, SamplingFactor,
 };
 
+use crate::container::jpeg;
 use crate::format::Format;
 use crate::limits::Limits;
 
@@ -60,25 +61,26 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
     };
     let mut defined: [Option<[u16; 64]>; 4] = [None; 4];
     let mut table_of_component: Vec<usize> = Vec::new();
-    let mut pos = 2;
-    while pos + 4 <= bytes.len() {
-        if bytes[pos] != 0xFF {
-            return Err(RecodeError::Decode("JPEG segments are out of step".into()));
-        }
-        let marker = bytes[pos + 1];
-        if marker == 0xFF {
-            pos += 1;
-            continue;
-        }
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
-        let end = pos + 2 + len;
-        let segment = bytes
-            .get(pos..end)
-            .ok_or_else(|| RecodeError::Decode("a JPEG segment runs past the end".into()))?;
-        let body = &segment[4.min(segment.len())..];
+    for segment in jpeg::segments(bytes) {
+        let segment = match segment {
+            Ok(segment) if segment.marker == jpeg::SOS => break,
+            Ok(segment) => segment,
+            Err(
+                jpeg::Break::CutOff
+                | jpeg::Break::EndOfImage { .. }
+                | jpeg::Break::HeaderCutOff { .. },
+            ) => break,
+            Err(jpeg::Break::NotAMarker { .. }) => {
+                return Err(RecodeError::Decode("JPEG segments are out of step".into()))
+            }
+            Err(jpeg::Break::Overrun { .. }) => {
+                return Err(RecodeError::Decode(
+                    "a JPEG segment runs past the end".into(),
+                ))
+            }
+        };
+        let (marker, body) = (segment.marker, segment.data);
+        let segment = &bytes[segment.start..segment.end];
         match marker {
             0xE0..=0xEF | 0xFE if marker != 0xEB && marker != 0xEE => layout.metadata.push(segment),
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
@@ -125,7 +127,6 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
             }
             _ => {}
         }
-        pos = end;
     }
     let table = |component: usize| table_of_component.get(component).and_then(|&t| defined[t]);
     layout.tables = match layout.components {

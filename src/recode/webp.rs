@@ -8,7 +8,7 @@ use crate::format::Format;
 use crate::limits::Limits;
 
 use super::{decode_with, EncodeOptions, RecodeError};
-use crate::riff::{self, push_chunk, Chunk};
+use crate::container::riff::{self, push_chunk, Chunk};
 
 /// Lossy quality when none is asked for (libwebp's scale; WebP keeps no quality to estimate).
 const DEFAULT_QUALITY: f32 = 90.0;
@@ -19,7 +19,8 @@ const FLAG_XMP: u8 = 0x04;
 
 /// The chunks of a WebP file, or why they cannot be read.
 fn chunks(bytes: &[u8]) -> Result<Vec<Chunk>, RecodeError> {
-    riff::chunks(bytes).ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))
+    riff::all_chunks(bytes)
+        .ok_or_else(|| RecodeError::Decode("a WebP chunk runs past the end".into()))
 }
 
 pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, RecodeError> {

@@ -6,7 +6,7 @@
 //! memory and the work are bounded whatever the number of chunks.
 
 use crate::byte_order::ByteOrder;
-use crate::container::png;
+use crate::container::{jpeg, png, riff};
 use crate::format::Format;
 use crate::limits::{Limits, TextBudget};
 
@@ -92,8 +92,10 @@ pub fn read(format: Format, image: &[u8], limits: &Limits) -> Vec<(Field, String
             }
         }
         Format::Webp => {
-            for (kind, data) in riff_chunks(image) {
-                if kind == b"EXIF" {
+            // Every whole chunk up to where the chain breaks, past a declared length of 0.
+            for chunk in riff::chunks_to_end(image).map_while(Result::ok) {
+                if &chunk.fourcc == b"EXIF" {
+                    let data = &image[chunk.data];
                     fields.extend(exif(data.strip_prefix(b"Exif\0\0").unwrap_or(data), budget));
                 }
             }
@@ -144,44 +146,13 @@ fn latin1_within(bytes: &[u8], budget: &mut TextBudget) -> Option<String> {
     budget.charge(latin1(bytes))
 }
 
-/// Payloads of the JPEG APP1 segments before the image data.
+/// Payloads of the JPEG APP1 segments before the image data, up to where the segments break.
 fn jpeg_app1(image: &[u8]) -> Vec<&[u8]> {
-    let mut payloads = Vec::new();
-    let mut pos = 2;
-    while let (Some(0xFF), Some(&marker)) = (image.get(pos), image.get(pos + 1)) {
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let Some(len) = image
-            .get(pos + 2..pos + 4)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
-        else {
-            break;
-        };
-        let Some(payload) = image.get(pos + 4..pos + 2 + len) else {
-            break;
-        };
-        if marker == 0xE1 {
-            payloads.push(payload);
-        }
-        pos += 2 + len;
-    }
-    payloads
-}
-
-/// `(fourcc, data)` of the chunks of a RIFF (WebP) file.
-fn riff_chunks(image: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut chunks = Vec::new();
-    let mut pos = 12;
-    while let Some(header) = image.get(pos..pos + 8) {
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        let Some(data) = image.get(pos + 8..(pos + 8).saturating_add(len)) else {
-            break;
-        };
-        chunks.push((&header[..4], data));
-        pos += 8 + len + (len & 1);
-    }
-    chunks
+    jpeg::segments(image)
+        .map_while(Result::ok)
+        .filter(|segment| segment.marker == 0xE1)
+        .map(|segment| segment.data)
+        .collect()
 }
 
 /// The generator-relevant tags of IFD0 and the Exif IFD of a TIFF-structured EXIF block,

@@ -1,22 +1,13 @@
 //! XMP in a JPEG APP1 segment.
 use super::*;
+use crate::container::jpeg;
 
 /// The range of the XMP APP1 segment (marker included) and its packet.
 pub(super) fn find(image: &[u8]) -> Option<(std::ops::Range<usize>, &[u8])> {
-    let mut pos = 2;
-    while let (Some(0xFF), Some(&marker)) = (image.get(pos), image.get(pos + 1)) {
-        if marker == 0xDA || marker == 0xD9 {
-            return None;
-        }
-        let len = be_u16(image, pos + 2)?;
-        let end = pos + 2 + len;
-        let payload = image.get(pos + 4..end)?;
-        if marker == 0xE1 && payload.starts_with(JPEG_XMP_HEADER) {
-            return Some((pos..end, &payload[JPEG_XMP_HEADER.len()..]));
-        }
-        pos = end;
-    }
-    None
+    jpeg::segments(image)
+        .map_while(Result::ok)
+        .find(|s| s.marker == 0xE1 && s.data.starts_with(JPEG_XMP_HEADER))
+        .map(|s| (s.start..s.end, &s.data[JPEG_XMP_HEADER.len()..]))
 }
 
 pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
@@ -48,16 +39,16 @@ pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
 
 /// After SOI and any leading APP0 (JFIF) and APP1 (Exif) segments.
 fn insertion_point(image: &[u8]) -> Result<usize, XmpError> {
-    let mut pos = 2;
-    loop {
-        match (image.get(pos), image.get(pos + 1)) {
-            (Some(0xFF), Some(0xE0 | 0xE1)) => {
-                let len = be_u16(image, pos + 2)
-                    .ok_or_else(|| malformed("a JPEG segment header is cut off"))?;
-                pos += 2 + len;
+    for segment in jpeg::segments(image) {
+        match segment {
+            Ok(segment) if matches!(segment.marker, 0xE0 | 0xE1) => {}
+            Ok(segment) => return Ok(segment.start),
+            Err(jpeg::Break::EndOfImage { at }) => return Ok(at),
+            Err(jpeg::Break::HeaderCutOff { .. } | jpeg::Break::Overrun { .. }) => {
+                return Err(malformed("a JPEG segment header is cut off"))
             }
-            (Some(0xFF), Some(_)) => return Ok(pos),
-            _ => return Err(malformed("no JPEG marker after the SOI")),
+            Err(_) => break,
         }
     }
+    Err(malformed("no JPEG marker after the SOI"))
 }

@@ -238,10 +238,6 @@ fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn be_u16(bytes: &[u8], at: usize) -> Option<usize> {
-    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize)
-}
-
 fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
 }

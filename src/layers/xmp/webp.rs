@@ -1,6 +1,6 @@
 //! XMP in a WebP `XMP ` chunk (extended file format, `VP8X`).
 use super::*;
-use crate::riff::{chunks, push_chunk, Chunk};
+use crate::container::riff::{all_chunks as chunks, push_chunk, Chunk};
 
 const XMP_FLAG: u8 = 0x04;
 const ALPHA_FLAG: u8 = 0x10;
