@@ -354,8 +354,7 @@ fn secrets_stay_out_of_errors() {
 /// A server on a loopback port inside this test process, stopped when dropped.
 struct Server {
     address: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: common::server::InProcess,
 }
 
 impl Server {
@@ -386,25 +385,10 @@ impl Server {
             vec![TOKEN.to_string()],
             settings,
         ));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, address) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready.send(listener.local_addr().unwrap()).unwrap();
-                synthmark::server::serve(listener, service, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-            runtime.shutdown_timeout(Duration::from_secs(1));
-        });
+        let running = common::server::InProcess::start(service);
         Server {
-            address: address.recv().unwrap(),
-            stop: Some(stop),
-            thread: Some(thread),
+            address: running.address,
+            _running: running,
         }
     }
 
@@ -439,17 +423,6 @@ impl Server {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         (status, answer)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -8,7 +8,6 @@ mod common;
 use std::io::{BufRead, BufReader, Cursor};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use image::ImageFormat;
 use synthmark::registry::{Location, Registry};
@@ -28,9 +27,9 @@ struct Server {
 }
 
 enum Running {
+    /// Stops itself when dropped.
     InProcess {
-        stop: Option<tokio::sync::oneshot::Sender<()>>,
-        thread: Option<std::thread::JoinHandle<()>>,
+        _server: common::server::InProcess,
     },
     Process(Child),
 }
@@ -78,28 +77,10 @@ impl Server {
             vec![TOKEN.to_string()],
             settings,
         ));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, address) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready.send(listener.local_addr().unwrap()).unwrap();
-                synthmark::server::serve(listener, service, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-            runtime.shutdown_timeout(Duration::from_secs(1));
-        });
-        let address: std::net::SocketAddr = address.recv().unwrap();
+        let running = common::server::InProcess::start(service);
         Server {
-            base: format!("http://{address}"),
-            running: Running::InProcess {
-                stop: Some(stop),
-                thread: Some(thread),
-            },
+            base: format!("http://{}", running.address),
+            running: Running::InProcess { _server: running },
             home,
         }
     }
@@ -161,19 +142,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        match &mut self.running {
-            Running::InProcess { stop, thread } => {
-                if let Some(stop) = stop.take() {
-                    let _ = stop.send(());
-                }
-                if let Some(thread) = thread.take() {
-                    let _ = thread.join();
-                }
-            }
-            Running::Process(child) => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        // An in-process server stops itself when dropped.
+        if let Running::Process(child) = &mut self.running {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod hostile;
+pub mod server;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
