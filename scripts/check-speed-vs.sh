@@ -45,16 +45,6 @@ for round in $(seq 1 "$rounds"); do
   new=$(timed "$work/new.bin" "$work/stamped" --no-default-trust)
   echo "own-anchors $round $base $new" >> "$work/times"
 done
-python3 - "$work/times" "$count" <<'PY'
-import statistics, sys
-rows = [line.split() for line in open(sys.argv[1])]
-count = int(sys.argv[2])
-print(f"{'':30} {'base files/s':>13} {'new files/s':>12} {'time ratio per round':>24} {'median':>7}")
-for name, label in [("plain", "unlabelled JPEGs"), ("stamped", "stamped (C2PA validated)"),
-                    ("own-anchors", "stamped, --no-default-trust")]:
-    base = [float(r[2]) for r in rows if r[0] == name]
-    new = [float(r[3]) for r in rows if r[0] == name]
-    ratios = [n / b for n, b in zip(new, base)]
-    print(f"{label:30} {count / statistics.median(base):13.0f} {count / statistics.median(new):12.0f} "
-          f"{' '.join(f'{r:.2f}' for r in ratios):>24} {statistics.median(ratios):6.2f}x")
-PY
+python3 scripts/speed-ratios.py "$work/times" "$count" --digits 0 \
+  "plain=unlabelled JPEGs" "stamped=stamped (C2PA validated)" \
+  "own-anchors=stamped, --no-default-trust"

@@ -49,16 +49,6 @@ for round in $(seq 1 "$rounds"); do
   echo "plain $round $(check "$work/base.bin" "$work/plain") $(check "$work/new.bin" "$work/plain")" >> "$work/times"
   echo "stamped $round $(check "$work/base.bin" "$work/stamped") $(check "$work/new.bin" "$work/stamped")" >> "$work/times"
 done
-python3 - "$work/times" "$count" <<'PY'
-import statistics, sys
-rows = [line.split() for line in open(sys.argv[1])]
-count = int(sys.argv[2])
-print(f"{'':34} {'base files/s':>13} {'new files/s':>12} {'time ratio per round':>24} {'median':>7}")
-for name, label in [("stamp", "stamp (watermark, XMP, C2PA)"), ("plain", "check, unlabelled (all layers)"),
-                    ("stamped", "check, stamped (all layers)")]:
-    base = [float(r[2]) for r in rows if r[0] == name]
-    new = [float(r[3]) for r in rows if r[0] == name]
-    ratios = [n / b for n, b in zip(new, base)]
-    print(f"{label:34} {count / statistics.median(base):13.1f} {count / statistics.median(new):12.1f} "
-          f"{' '.join(f'{r:.2f}' for r in ratios):>24} {statistics.median(ratios):6.2f}x")
-PY
+python3 scripts/speed-ratios.py "$work/times" "$count" \
+  "stamp=stamp (watermark, XMP, C2PA)" "plain=check, unlabelled (all layers)" \
+  "stamped=check, stamped (all layers)"
