@@ -61,21 +61,19 @@ mod tests {
 
     /// SOI, a SOF of `sof` with `n` components, and a SOS listing `in_scan` of them.
     fn jpeg(sof: u8, n: u8, in_scan: u8) -> Vec<u8> {
-        let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
-        let sof_len = 8 + 3 * u16::from(n);
-        out.extend([0xFF, sof]);
-        out.extend(sof_len.to_be_bytes());
-        out.extend([8, 0, 16, 0, 16, n]);
+        let mut frame = vec![8, 0, 16, 0, 16, n];
         for c in 1..=n {
-            out.extend([c, if c == 1 { 0x22 } else { 0x11 }, u8::from(c > 1)]);
+            frame.extend([c, if c == 1 { 0x22 } else { 0x11 }, u8::from(c > 1)]);
         }
-        out.extend([0xFF, 0xDA]);
-        out.extend((6 + 2 * u16::from(in_scan)).to_be_bytes());
-        out.push(in_scan);
+        let mut scan = vec![in_scan];
         for c in 1..=in_scan {
-            out.extend([c, 0x00]);
+            scan.extend([c, 0x00]);
         }
-        out.extend([0, 63, 0]);
+        scan.extend([0, 63, 0]);
+        let mut out = vec![0xFF, 0xD8];
+        for (marker, data) in [(0xE0, &[0u8, 0][..]), (sof, &frame), (jpeg::SOS, &scan)] {
+            out.extend(jpeg::segment(marker, data).unwrap());
+        }
         out
     }
 

@@ -28,7 +28,6 @@
 //! ```
 
 mod atomic_file;
-mod byte_order;
 mod c2pa_status;
 mod check;
 mod container;

@@ -1,11 +1,27 @@
-//! JPEG segments before the image data: the one reader ([`segments`], from SOI to the first
-//! start-of-scan, every length checked). What follows the scan header is entropy-coded data,
-//! which this reader leaves alone.
+//! JPEG marker segments: the one reader ([`segments`], from SOI to the first start-of-scan,
+//! every length checked; [`all_segments`], on through every scan to the end of the image). What
+//! follows a scan header is entropy-coded data, which the reader skips and never interprets.
 
 /// Start of scan: the last segment before the entropy-coded data.
 pub const SOS: u8 = 0xDA;
 /// End of image.
 pub const EOI: u8 = 0xD9;
+
+/// The most payload one segment holds (its length field counts itself).
+pub const MAX_PAYLOAD: usize = 65_533;
+
+/// A whole marker segment: marker, length and `data`; `None` when `data` is more than one
+/// segment holds ([`MAX_PAYLOAD`]).
+pub fn segment(marker: u8, data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() > MAX_PAYLOAD {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() + 4);
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(data);
+    Some(out)
+}
 
 /// One marker segment. Standalone markers (TEM, RSTn, a repeated SOI) have empty data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,14 +72,28 @@ pub fn segments(bytes: &[u8]) -> Segments<'_> {
         bytes,
         pos: 2,
         done: false,
+        through_scans: false,
     }
 }
 
-/// See [`segments`].
+/// The segments of a JPEG file after its SOI, through every scan (a progressive file has
+/// several, with tables between them), skipping each scan's entropy-coded data, up to the end
+/// of image, which ends the iteration. Breaks as [`segments`]; a file cut off after a scan
+/// yields [`Break::CutOff`].
+pub fn all_segments(bytes: &[u8]) -> Segments<'_> {
+    Segments {
+        through_scans: true,
+        ..segments(bytes)
+    }
+}
+
+/// See [`segments`] and [`all_segments`].
 pub struct Segments<'a> {
     bytes: &'a [u8],
     pos: usize,
     done: bool,
+    /// Go on past a start of scan, to the end of image.
+    through_scans: bool,
 }
 
 impl<'a> Iterator for Segments<'a> {
@@ -94,6 +124,10 @@ impl<'a> Iterator for Segments<'a> {
                         end: at + 2,
                     }))
                 }
+                EOI if self.through_scans => {
+                    self.done = true;
+                    None
+                }
                 EOI => self.stop(Break::EndOfImage { at }),
                 _ => {
                     let Some(length) = self.bytes.get(at + 2..at + 4) else {
@@ -105,7 +139,10 @@ impl<'a> Iterator for Segments<'a> {
                         return self.stop(Break::Overrun { marker, at });
                     }
                     self.pos = end;
-                    self.done = marker == SOS;
+                    if marker == SOS {
+                        self.done = !self.through_scans;
+                        self.pos = self.after_entropy_coded_data(end);
+                    }
                     Some(Ok(Segment {
                         marker,
                         data: &self.bytes[at + 4..end],
@@ -119,6 +156,15 @@ impl<'a> Iterator for Segments<'a> {
 }
 
 impl<'a> Segments<'a> {
+    /// The next marker at or after `from` that is not inside entropy-coded data: not a stuffed
+    /// `0xFF00`, a restart marker or a fill byte. The end of the file when there is none.
+    fn after_entropy_coded_data(&self, from: usize) -> usize {
+        let bytes = self.bytes;
+        (from..bytes.len().saturating_sub(1))
+            .find(|&at| bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+            .unwrap_or(bytes.len())
+    }
+
     fn stop(&mut self, broken: Break) -> Option<Result<Segment<'a>, Break>> {
         self.done = true;
         Some(Err(broken))
@@ -130,10 +176,17 @@ mod tests {
     use super::*;
 
     fn segment(marker: u8, data: &[u8]) -> Vec<u8> {
-        let mut out = vec![0xFF, marker];
-        out.extend_from_slice(&((data.len() + 2) as u16).to_be_bytes());
-        out.extend_from_slice(data);
-        out
+        super::segment(marker, data).unwrap()
+    }
+
+    #[test]
+    fn the_writer_refuses_what_one_segment_cannot_hold() {
+        assert_eq!(
+            super::segment(0xE1, b"ab"),
+            Some(vec![0xFF, 0xE1, 0, 4, b'a', b'b'])
+        );
+        assert!(super::segment(0xE1, &[0; MAX_PAYLOAD]).is_some());
+        assert_eq!(super::segment(0xE1, &[0; MAX_PAYLOAD + 1]), None);
     }
 
     #[test]
@@ -150,6 +203,27 @@ mod tests {
         assert_eq!(read[1].data, b"Exif\0\0");
         assert_eq!(read[1].start, 2 + 9 + 1);
         assert_eq!(&file[read[2].end..read[2].end + 2], &[0x12, 0xFF]);
+    }
+
+    #[test]
+    fn all_segments_go_on_through_every_scan_to_the_end_of_image() {
+        let mut file = vec![0xFF, 0xD8];
+        file.extend(segment(0xC2, &[8, 0, 1, 0, 1, 1, 0, 0x11, 0]));
+        file.extend(segment(SOS, &[1, 0, 0]));
+        // Entropy-coded data with a stuffed 0xFF00, a restart marker and a fill byte.
+        file.extend_from_slice(&[0x12, 0xFF, 0x00, 0xFF, 0xD0, 0x34, 0xFF]);
+        file.extend(segment(0xC4, &[0x10, 0]));
+        file.extend(segment(SOS, &[1, 0, 0]));
+        file.extend_from_slice(&[0x56, 0xFF, EOI, b't', b'r', b'a', b'i', b'l']);
+        let read: Vec<Segment> = all_segments(&file).map(Result::unwrap).collect();
+        let markers: Vec<u8> = read.iter().map(|s| s.marker).collect();
+        assert_eq!(markers, [0xC2, SOS, 0xC4, SOS]);
+        assert_eq!(read[2].data, &[0x10, 0]);
+        // Only the first scan for the plain reader.
+        assert_eq!(segments(&file).count(), 2);
+        // Cut off inside a scan.
+        let cut = &file[..file.len() - 7];
+        assert_eq!(all_segments(cut).last(), Some(Err(Break::CutOff)));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! every length bounds-checked) and one writer, shared by the format checks, the metadata
 //! layers and re-encoding. Nothing here knows what an image means.
 
+pub mod bmff;
 pub mod jpeg;
 pub mod png;
 pub mod riff;
+pub mod tiff;

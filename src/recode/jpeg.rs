@@ -221,59 +221,30 @@ pub(super) fn encode(
 /// Rewrites `jpeg-encoder`'s component ids 0, 1, 2 (in SOF and every SOS) as JFIF's 1, 2, 3.
 /// Files whose first component is not 0 are left as they are.
 fn renumber_components(jpeg: &mut [u8]) {
-    let mut pos = 2;
-    let mut zero_based = false;
-    while pos + 4 <= jpeg.len() {
-        if jpeg[pos] != 0xFF {
-            return;
-        }
-        let marker = jpeg[pos + 1];
-        if marker == 0xD9 {
-            return;
-        }
-        let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
-        let Some(segment) = jpeg.get_mut(pos + 4..pos + 2 + len) else {
-            return;
+    // Where each component id is: the SOF's (after precision, height, width and count; three
+    // bytes per component) and every SOS's (after the count; two bytes per component).
+    let mut ids = Vec::new();
+    for segment in jpeg::all_segments(jpeg).map_while(Result::ok) {
+        let data_at = segment.start + 4;
+        let (first, stride, count) = match segment.marker {
+            0xC0..=0xC2 => (6, 3, segment.data.get(5)),
+            jpeg::SOS => (1, 2, segment.data.first()),
+            _ => continue,
         };
-        match marker {
-            0xC0..=0xC2 => {
-                let count = usize::from(*segment.get(5).unwrap_or(&0));
-                if segment.get(6) != Some(&0) {
-                    return;
-                }
-                zero_based = true;
-                for c in segment
-                    .get_mut(6..)
-                    .unwrap_or_default()
-                    .chunks_exact_mut(3)
-                    .take(count)
-                {
-                    c[0] += 1;
-                }
-            }
-            0xDA if zero_based => {
-                let count = usize::from(*segment.first().unwrap_or(&0));
-                for c in segment
-                    .get_mut(1..)
-                    .unwrap_or_default()
-                    .chunks_exact_mut(2)
-                    .take(count)
-                {
-                    c[0] += 1;
-                }
-            }
-            _ => {}
-        }
-        pos += 2 + len;
-        if marker == 0xDA {
-            // Skip the entropy-coded data: up to the next marker that is not a stuffed 0xFF00
-            // or a restart marker.
-            let is_marker =
-                |at: usize| jpeg[at] == 0xFF && !matches!(jpeg[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF);
-            while pos + 1 < jpeg.len() && !is_marker(pos) {
-                pos += 1;
-            }
-        }
+        let count = usize::from(count.copied().unwrap_or(0));
+        ids.extend(
+            (0..count)
+                .map(|c| first + c * stride)
+                .take_while(|&at| at < segment.data.len())
+                .map(|at| data_at + at),
+        );
+    }
+    // The first id is the frame's first component: zero-based only if it is 0.
+    if ids.first().map(|&at| jpeg[at]) != Some(0) {
+        return;
+    }
+    for at in ids {
+        jpeg[at] = jpeg[at].wrapping_add(1);
     }
 }
 
@@ -301,6 +272,12 @@ mod tests {
 
     /// A 4:2:0 baseline JPEG as Pillow writes it by default (quality 95).
     const PILLOW_420: &[u8] = include_bytes!("../../tests/fixtures/inputs/pillow-420-q95.jpg");
+    /// A progressive 4:2:0 JPEG from Pillow.
+    const PILLOW_PROGRESSIVE: &[u8] =
+        include_bytes!("../../tests/fixtures/inputs/pillow-420-progressive.jpg");
+    /// A 4:2:0 JPEG from libjpeg's cjpeg with restart markers.
+    const CJPEG_RESTART: &[u8] =
+        include_bytes!("../../tests/fixtures/inputs/cjpeg-420-restart.jpg");
 
     #[test]
     fn the_rewrite_keeps_the_inputs_tables_and_is_interleaved_with_jfif_ids() {
@@ -318,6 +295,21 @@ mod tests {
         let sof = out.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         let ids: Vec<u8> = (0..3).map(|c| out[sof + 10 + 3 * c]).collect();
         assert_eq!(ids, [1, 2, 3]);
+        // … and in every scan header.
+        for input in [PILLOW_420, PILLOW_PROGRESSIVE, CJPEG_RESTART] {
+            let image = decode(input, &Limits::default()).unwrap();
+            let out = encode(input, &image, EncodeOptions::default()).unwrap();
+            let scans: Vec<jpeg::Segment> = jpeg::all_segments(&out)
+                .map(Result::unwrap)
+                .filter(|s| s.marker == jpeg::SOS)
+                .collect();
+            assert!(!scans.is_empty());
+            for scan in scans {
+                let count = usize::from(scan.data[0]);
+                let ids: Vec<u8> = (0..count).map(|c| scan.data[1 + 2 * c]).collect();
+                assert!(ids.iter().all(|id| (1..=3).contains(id)), "{ids:?}");
+            }
+        }
         // An explicit quality replaces the tables.
         let q60 = encode(PILLOW_420, &image, EncodeOptions { quality: Some(60) }).unwrap();
         assert_ne!(layout(&q60).unwrap().tables, input.tables);

@@ -8,7 +8,7 @@ use crate::format::Format;
 use crate::limits::Limits;
 
 use super::{decode_with, RecodeError};
-use crate::byte_order::ByteOrder;
+use crate::container::tiff::{kind, ByteOrder, Tiff};
 
 /// Where the samples live.
 struct Strips {
@@ -26,36 +26,20 @@ fn unsupported(reason: &str) -> RecodeError {
 /// Reads IFD0 and checks that its layout can be rewritten in place.
 fn strips(bytes: &[u8]) -> Result<Strips, RecodeError> {
     let malformed = || RecodeError::Decode("the TIFF's first IFD cannot be read".into());
-    let order = ByteOrder::of_tiff(bytes).ok_or_else(malformed)?;
-    let ifd = order.u32_at(bytes, 4).ok_or_else(malformed)?;
-    let count = order.u16_at(bytes, ifd).ok_or_else(malformed)?;
-    let mut tags: Vec<(u16, Vec<usize>)> = Vec::with_capacity(count);
-    for i in 0..count {
-        let at = ifd + 2 + 12 * i;
-        let entry: &[u8; 12] = bytes
-            .get(at..at + 12)
-            .and_then(|e| e.try_into().ok())
-            .ok_or_else(malformed)?;
-        let kind = order.u16([entry[2], entry[3]]);
-        let n = order.u32([entry[4], entry[5], entry[6], entry[7]]) as usize;
-        let size = match kind {
-            3 => 2,
-            4 => 4,
-            _ => continue,
-        };
-        let base = if n * size <= 4 {
-            at + 8
-        } else {
-            order.u32_at(bytes, at + 8).ok_or_else(malformed)?
-        };
-        let values = (0..n.min(1 << 20))
-            .map(|k| match size {
-                2 => order.u16_at(bytes, base + 2 * k),
-                _ => order.u32_at(bytes, base + 4 * k),
-            })
-            .collect::<Option<Vec<usize>>>()
-            .ok_or_else(malformed)?;
-        tags.push((order.tag(entry), values));
+    let tiff = Tiff::new(bytes).ok_or_else(malformed)?;
+    let ifd = tiff
+        .first_ifd()
+        .and_then(|at| tiff.ifd(at))
+        .ok()
+        .filter(|ifd| ifd.is_complete())
+        .ok_or_else(malformed)?;
+    let mut tags: Vec<(u16, Vec<usize>)> = Vec::with_capacity(ifd.declared());
+    for entry in ifd.entries() {
+        if !matches!(entry.kind(), kind::SHORT | kind::LONG) {
+            continue;
+        }
+        let values = entry.unsigned(1 << 20).ok_or_else(malformed)?;
+        tags.push((entry.tag(), values));
     }
     let get = |tag: u16| {
         tags.iter()
@@ -106,7 +90,7 @@ fn strips(bytes: &[u8]) -> Result<Strips, RecodeError> {
         return Err(malformed());
     }
     Ok(Strips {
-        order,
+        order: tiff.order,
         bits: depth as u16,
         samples,
         ranges,

@@ -5,7 +5,7 @@
 //! converted, is charged to one [`TextBudget`]; once it is spent nothing more is read, so the
 //! memory and the work are bounded whatever the number of chunks.
 
-use crate::byte_order::ByteOrder;
+use crate::container::tiff::{self, Tiff};
 use crate::container::{jpeg, png, riff};
 use crate::format::Format;
 use crate::limits::{Limits, TextBudget};
@@ -29,6 +29,9 @@ pub enum ExifTag {
     Software,
     UserComment,
 }
+
+/// The IFD0 tag whose value is the offset of the Exif IFD.
+const EXIF_IFD: u16 = 0x8769;
 
 impl ExifTag {
     fn from_id(id: u16) -> Option<Self> {
@@ -157,45 +160,30 @@ fn jpeg_app1(image: &[u8]) -> Vec<&[u8]> {
 
 /// The generator-relevant tags of IFD0 and the Exif IFD of a TIFF-structured EXIF block,
 /// charged to `budget`.
-fn exif(tiff: &[u8], budget: &mut TextBudget) -> Vec<(Field, String)> {
-    let Some(order) = ByteOrder::of_tiff(tiff) else {
+fn exif(block: &[u8], budget: &mut TextBudget) -> Vec<(Field, String)> {
+    let Some(tiff) = Tiff::new(block) else {
         return Vec::new();
     };
-    let u16_at = |at: usize| order.u16_at(tiff, at);
-    let u32_at = |at: usize| order.u32_at(tiff, at);
     let mut fields = Vec::new();
-    let mut ifds = vec![u32_at(4).unwrap_or(0)];
-    let mut visited = 0;
-    while let Some(ifd) = ifds.pop() {
-        visited += 1;
-        if visited > 2 || ifd < 8 {
-            break; // IFD0 and the Exif IFD only; no loops
-        }
-        let Some(count) = u16_at(ifd) else { continue };
-        for i in 0..count {
-            let entry = ifd + 2 + i * 12;
-            let (Some(tag), Some(kind), Some(len)) =
-                (u16_at(entry), u16_at(entry + 2), u32_at(entry + 4))
-            else {
-                break;
+    let ifd0 = tiff.first_ifd().and_then(|at| tiff.ifd(at));
+    let exif_ifd = ifd0
+        .ok()
+        .and_then(|ifd| ifd.find(EXIF_IFD))
+        .map(|pointer| pointer.offset())
+        .filter(|&at| at >= 8)
+        .and_then(|at| tiff.ifd(at).ok());
+    for ifd in ifd0.ok().into_iter().chain(exif_ifd) {
+        for entry in ifd.entries() {
+            let Some(tag) = ExifTag::from_id(entry.tag()) else {
+                continue;
             };
-            if tag == 0x8769 {
-                ifds.extend(u32_at(entry + 8));
+            if !matches!(
+                entry.kind(),
+                tiff::kind::BYTE | tiff::kind::ASCII | tiff::kind::UNDEFINED
+            ) {
                 continue;
             }
-            let Some(tag) = ExifTag::from_id(tag as u16) else {
-                continue;
-            };
-            // ASCII (2) and UNDEFINED (7) and BYTE (1): one byte per unit.
-            if !matches!(kind, 1 | 2 | 7) {
-                continue;
-            }
-            let start = if len <= 4 {
-                entry + 8
-            } else {
-                u32_at(entry + 8).unwrap_or(usize::MAX)
-            };
-            let Some(raw) = tiff.get(start..start.saturating_add(len)) else {
+            let Some(raw) = entry.value() else {
                 continue;
             };
             if !budget.admits(raw.len()) {
@@ -258,46 +246,52 @@ fn user_comment(raw: &[u8]) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    /// A PNG chunk with a correct CRC.
-    pub(crate) fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-        png::chunk(kind, data)
-    }
+    use png::chunk as png_chunk;
 
-    /// A big-endian TIFF/EXIF block with IFD0 entries and an Exif IFD holding a UserComment.
+    /// A big-endian TIFF/EXIF block with IFD0 entries (ASCII) and an Exif IFD holding a
+    /// UserComment.
     pub(crate) fn exif_block(ifd0: &[(u16, &[u8])], user_comment: Option<&[u8]>) -> Vec<u8> {
-        let mut entries: Vec<(u16, u16, Vec<u8>)> =
-            ifd0.iter().map(|(tag, v)| (*tag, 2, v.to_vec())).collect();
-        let exif_ifd_entry = user_comment.is_some();
-        let count = entries.len() + usize::from(exif_ifd_entry);
-        let ifd0_size = 2 + count * 12 + 4;
+        use tiff::{directory, entry, kind, ByteOrder};
+        let order = ByteOrder::BIG;
+        let count = ifd0.len() + usize::from(user_comment.is_some());
+        let data_start = 8 + 2 + count * 12 + 4;
         let mut data_area = Vec::new();
-        let data_start = 8 + ifd0_size;
-        let mut out = b"MM\0*\0\0\0\x08".to_vec();
-        out.extend_from_slice(&(count as u16).to_be_bytes());
-        for (tag, kind, value) in entries.drain(..) {
-            out.extend_from_slice(&tag.to_be_bytes());
-            out.extend_from_slice(&kind.to_be_bytes());
-            out.extend_from_slice(&(value.len() as u32).to_be_bytes());
-            out.extend_from_slice(&((data_start + data_area.len()) as u32).to_be_bytes());
-            data_area.extend_from_slice(&value);
+        let mut entries = Vec::new();
+        for (tag, value) in ifd0 {
+            let at = (data_start + data_area.len()) as u32;
+            entries.push(entry(
+                order,
+                *tag,
+                kind::ASCII,
+                value.len() as u32,
+                order.put32(at),
+            ));
+            data_area.extend_from_slice(value);
         }
-        let exif_ifd_at = data_start + data_area.len();
-        if exif_ifd_entry {
-            out.extend_from_slice(&0x8769u16.to_be_bytes());
-            out.extend_from_slice(&4u16.to_be_bytes());
-            out.extend_from_slice(&1u32.to_be_bytes());
-            out.extend_from_slice(&(exif_ifd_at as u32).to_be_bytes());
+        let exif_ifd_at = (data_start + data_area.len()) as u32;
+        if user_comment.is_some() {
+            entries.push(entry(
+                order,
+                EXIF_IFD,
+                kind::LONG,
+                1,
+                order.put32(exif_ifd_at),
+            ));
         }
-        out.extend_from_slice(&0u32.to_be_bytes());
+        let mut out = order.header().to_vec();
+        out.extend_from_slice(&order.put32(8));
+        out.extend(directory(order, &entries, 0));
         out.extend_from_slice(&data_area);
         if let Some(comment) = user_comment {
             let value_at = exif_ifd_at + 2 + 12 + 4;
-            out.extend_from_slice(&1u16.to_be_bytes());
-            out.extend_from_slice(&0x9286u16.to_be_bytes());
-            out.extend_from_slice(&7u16.to_be_bytes());
-            out.extend_from_slice(&(comment.len() as u32).to_be_bytes());
-            out.extend_from_slice(&(value_at as u32).to_be_bytes());
-            out.extend_from_slice(&0u32.to_be_bytes());
+            let comment_entry = entry(
+                order,
+                0x9286,
+                kind::UNDEFINED,
+                comment.len() as u32,
+                order.put32(value_at),
+            );
+            out.extend(directory(order, &[comment_entry], 0));
             out.extend_from_slice(comment);
         }
         out

@@ -318,8 +318,9 @@ fn detail(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fields::tests::{exif_block, png_chunk};
+    use super::fields::tests::exif_block;
     use super::*;
+    use crate::container::png::chunk as png_chunk;
     use crate::format::Format;
     use crate::limits::Limits;
 
@@ -367,9 +368,7 @@ mod tests {
         let mut jpeg = vec![0xFF, 0xD8];
         let mut app1 = b"Exif\0\0".to_vec();
         app1.extend(exif_block(&[], Some(&comment)));
-        jpeg.extend_from_slice(&[0xFF, 0xE1]);
-        jpeg.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-        jpeg.extend_from_slice(&app1);
+        jpeg.extend(crate::container::jpeg::segment(0xE1, &app1).unwrap());
         jpeg.extend_from_slice(&[0xFF, 0xD9]);
         assert_eq!(detect(Format::Jpeg, &jpeg).len(), 1);
     }

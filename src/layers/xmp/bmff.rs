@@ -7,7 +7,7 @@
 //! XL container holds its XMP packet in a top-level `xml ` box. Read only; every offset and
 //! length is checked against the file.
 
-use crate::format::bmff_boxes;
+use crate::container::bmff;
 
 /// The MIME content type of an XMP item.
 const XMP_CONTENT_TYPE: &[u8] = b"application/rdf+xml";
@@ -16,15 +16,15 @@ const MAX_XMP: usize = 4 << 20;
 
 /// The XMP packet of an AVIF or HEIC file, if it has one.
 pub fn find_heif(bytes: &[u8]) -> Option<Vec<u8>> {
-    let top = bmff_boxes(bytes, 0, bytes.len()).ok()?;
-    let &(_, meta_start, meta_end) = top.iter().find(|(kind, ..)| *kind == b"meta")?;
+    let top = bmff::all_boxes(bytes, 0, bytes.len()).ok()?;
+    let meta = top.iter().find(|b| &b.kind == b"meta")?;
     // `meta` is a full box: 4 bytes of version and flags before its children.
-    let children = bmff_boxes(bytes, meta_start.checked_add(4)?, meta_end).ok()?;
-    let body = |name: &[u8]| {
+    let children = bmff::all_boxes(bytes, meta.body.start.checked_add(4)?, meta.body.end).ok()?;
+    let body = |name: &[u8; 4]| {
         children
             .iter()
-            .find(|(kind, ..)| *kind == name)
-            .map(|&(_, start, end)| &bytes[start..end])
+            .find(|b| &b.kind == name)
+            .map(|b| &bytes[b.body.clone()])
     };
     let item = xmp_item_id(body(b"iinf")?)?;
     let location = locate(body(b"iloc")?, item)?;
@@ -52,9 +52,9 @@ pub fn find_heif(bytes: &[u8]) -> Option<Vec<u8>> {
 
 /// The XMP packet of a JPEG XL container, if it has an (uncompressed) `xml ` box.
 pub fn find_jxl(bytes: &[u8]) -> Option<Vec<u8>> {
-    let boxes = bmff_boxes(bytes, 0, bytes.len()).ok()?;
-    let &(_, start, end) = boxes.iter().find(|(kind, ..)| *kind == b"xml ")?;
-    (end - start <= MAX_XMP).then(|| bytes[start..end].to_vec())
+    let boxes = bmff::all_boxes(bytes, 0, bytes.len()).ok()?;
+    let xml = boxes.iter().find(|b| &b.kind == b"xml ")?;
+    (xml.body.len() <= MAX_XMP).then(|| bytes[xml.body.clone()].to_vec())
 }
 
 /// A cursor over a box body that refuses to read past its end.
@@ -98,11 +98,11 @@ fn xmp_item_id(iinf: &[u8]) -> Option<usize> {
     let version = fields.uint(1)?;
     fields.take(3)?;
     fields.uint(if version == 0 { 2 } else { 4 })?;
-    for (kind, start, end) in bmff_boxes(iinf, fields.pos, iinf.len()).ok()? {
-        if kind != b"infe" {
+    for infe in bmff::all_boxes(iinf, fields.pos, iinf.len()).ok()? {
+        if &infe.kind != b"infe" {
             continue;
         }
-        let mut infe = Fields::new(&iinf[start..end]);
+        let mut infe = Fields::new(&iinf[infe.body]);
         let version = infe.uint(1)?;
         infe.take(3)?;
         if version < 2 {
@@ -181,12 +181,7 @@ fn locate(iloc: &[u8], item: usize) -> Option<Location> {
 mod tests {
     use super::*;
 
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(body);
-        out
-    }
+    use crate::container::bmff::boxed;
 
     /// A minimal HEIF file whose item 2 is XMP, stored in the file (method 0) or in `idat`.
     fn heif(packet: &[u8], in_idat: bool) -> Vec<u8> {

@@ -11,17 +11,13 @@ pub(super) fn find(image: &[u8]) -> Option<(std::ops::Range<usize>, &[u8])> {
 }
 
 pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
-    let payload_len = JPEG_XMP_HEADER.len() + packet.len();
-    if payload_len > JPEG_SEGMENT_MAX {
-        return Err(malformed(format!(
-            "the XMP packet would be {payload_len} bytes, more than one JPEG segment holds"
-        )));
-    }
-    let mut segment = Vec::with_capacity(payload_len + 4);
-    segment.extend_from_slice(&[0xFF, 0xE1]);
-    segment.extend_from_slice(&((payload_len + 2) as u16).to_be_bytes());
-    segment.extend_from_slice(JPEG_XMP_HEADER);
-    segment.extend_from_slice(packet.as_bytes());
+    let payload = [JPEG_XMP_HEADER, packet.as_bytes()].concat();
+    let segment = jpeg::segment(0xE1, &payload).ok_or_else(|| {
+        malformed(format!(
+            "the XMP packet would be {} bytes, more than one JPEG segment holds",
+            payload.len()
+        ))
+    })?;
 
     let range = match find(image) {
         Some((range, _)) => range,

@@ -24,8 +24,6 @@ mod webp;
 const IPTC_EXT_NS: &str = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
 /// Identifies the standard XMP packet in a JPEG APP1 segment.
 const JPEG_XMP_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
-/// The largest APP1 payload a JPEG segment can carry.
-const JPEG_SEGMENT_MAX: usize = 65_533;
 /// The PNG `iTXt` keyword of an XMP packet.
 const PNG_XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
 /// The GIF application extension identifier and authentication code of an XMP packet.
@@ -453,7 +451,7 @@ mod tests {
 
     #[test]
     fn oversized_jpeg_packets_are_refused() {
-        let huge = "x".repeat(JPEG_SEGMENT_MAX);
+        let huge = "x".repeat(crate::container::jpeg::MAX_PAYLOAD);
         let err = jpeg::embed(&encode(ImageFormat::Jpeg, false), &huge).unwrap_err();
         assert!(
             err.to_string().contains("more than one JPEG segment"),
