@@ -13,8 +13,6 @@ use serde_json::{json, Value};
 
 use super::C2paError;
 use crate::format::Format;
-use crate::layers::visible_label::VisibleLabel;
-use crate::layers::watermark::{self, AssetId};
 use crate::source_type::{COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA};
 
 /// The ingredient label that the opening action refers to.
@@ -91,12 +89,31 @@ pub struct ManifestSpec<'a> {
     /// The original input, unmodified, when it must be kept as the `parentOf` ingredient: it
     /// carries credentials of its own, or it is the original of an AI edit.
     pub parent: Option<&'a [u8]>,
-    /// The asset id of the watermark embedded in the pixels, recorded as a `c2pa.soft-binding`
-    /// with the `c2pa.watermarked.bound` action.
-    pub soft_binding: Option<AssetId>,
+    /// The watermark embedded in the pixels, recorded as a `c2pa.soft-binding` with the
+    /// `c2pa.watermarked.bound` action.
+    pub soft_binding: Option<SoftBindingClaim>,
     /// The visible AI label drawn into the pixels, recorded as a `c2pa.drawing` action and an
     /// `org.synthmark.visible-label` assertion.
-    pub visible_label: Option<VisibleLabel>,
+    pub visible_label: Option<DrawnLabel>,
+}
+
+/// A soft binding to declare: the watermark algorithm's id, the value of its one block (the
+/// payload the watermark carries) and a name people can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftBindingClaim {
+    pub alg: &'static str,
+    pub value: Vec<u8>,
+    pub name: String,
+}
+
+/// A visible disclosure drawn into the pixels, as the manifest names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrawnLabel {
+    /// The label's name, e.g. `ai-generated`.
+    pub label: &'static str,
+    /// The text a person reads on it.
+    pub text: &'static str,
+    pub corner: &'static str,
 }
 
 /// Signs `image` (already carrying our XMP) and returns the signed file and its manifest store.
@@ -174,8 +191,7 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
             "action": "c2pa.drawing",
             "description": format!(
                 "Visible \"{}\" label drawn in the {} corner (AI disclosure, EU AI Act Art. 50(4))",
-                label.kind.text(),
-                label.corner.as_str()
+                label.text, label.corner
             ),
         }));
     }
@@ -190,8 +206,8 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
         "label": "c2pa.actions.v2",
         "data": { "actions": actions },
     })];
-    if let Some(id) = spec.soft_binding {
-        assertions.push(soft_binding(id));
+    if let Some(claim) = &spec.soft_binding {
+        assertions.push(soft_binding(claim));
     }
     if spec.no_train {
         assertions.push(training_reservation());
@@ -200,9 +216,9 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
         assertions.push(json!({
             "label": "org.synthmark.visible-label",
             "data": {
-                "label": label.kind.as_str(),
-                "text": label.kind.text(),
-                "corner": label.corner.as_str(),
+                "label": label.label,
+                "text": label.text,
+                "corner": label.corner,
             },
         }));
     }
@@ -213,16 +229,14 @@ fn definition(spec: &ManifestSpec<'_>) -> Value {
     })
 }
 
-/// The soft binding: our algorithm id and the watermark's 8 payload bytes (version, asset id,
-/// check), big-endian. The asset id also goes in `name` so people can read it.
-fn soft_binding(id: AssetId) -> Value {
-    let payload = watermark::pack(id).to_be_bytes().to_vec();
+/// The `c2pa.soft-binding` assertion: one block covering the whole asset (empty scope).
+fn soft_binding(claim: &SoftBindingClaim) -> Value {
     json!({
         "label": "c2pa.soft-binding",
         "data": {
-            "alg": watermark::ALGORITHM,
-            "name": format!("synthmark asset {id}"),
-            "blocks": [{ "scope": {}, "value": payload }],
+            "alg": claim.alg,
+            "name": claim.name,
+            "blocks": [{ "scope": {}, "value": claim.value }],
         },
     })
 }
