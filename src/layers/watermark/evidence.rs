@@ -32,7 +32,12 @@ pub fn evidence(input: &Input, soft_bindings: &[SoftBinding]) -> WatermarkFindin
     let declared_id = declared.iter().find_map(|&word| unpack(word));
 
     let mut found = Vec::new();
-    if let Some(mark) = imwatermark::detect_generator(&image.to_rgb8()) {
+    // Most decoded images are already 8-bit RGB: borrow those rather than copy them.
+    let rgb = match image.as_rgb8() {
+        Some(rgb) => std::borrow::Cow::Borrowed(rgb),
+        None => std::borrow::Cow::Owned(image.to_rgb8()),
+    };
+    if let Some(mark) = imwatermark::detect_generator(&rgb) {
         let message = mark.message;
         found.push(
             Evidence::new(

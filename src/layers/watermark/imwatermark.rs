@@ -153,13 +153,14 @@ fn u_plane<T>(image: &RgbImage, u: impl Fn(u8, u8, u8) -> T, variant: Variant) -
         image.height() as usize / 4 * 4,
     );
     let mut plane = Vec::with_capacity(width * height);
-    for y in 0..height {
-        for x in 0..width {
-            let [r, g, b] = image.get_pixel(x as u32, y as u32).0;
+    let stride = image.width() as usize * 3;
+    for row in image.as_raw().chunks_exact(stride).take(height) {
+        plane.extend(row[..width * 3].chunks_exact(3).map(|pixel| {
             // What the package believes are red and blue.
+            let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
             let (r, b) = if variant.rgb_as_bgr { (b, r) } else { (r, b) };
-            plane.push(u(r, g, b));
-        }
+            u(r, g, b)
+        }));
     }
     plane
 }

@@ -141,24 +141,6 @@ impl Plane {
             data,
         }
     }
-
-    /// Bilinear sample at a real position; 0 outside the plane.
-    #[inline]
-    pub fn sample(&self, x: f32, y: f32) -> f32 {
-        if !(x >= 0.0 && y >= 0.0) {
-            return 0.0;
-        }
-        let (x0, y0) = (x as usize, y as usize);
-        if x0 + 1 >= self.width || y0 + 1 >= self.height {
-            return 0.0;
-        }
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let row = y0 * self.width + x0;
-        let top = self.data[row] + fx * (self.data[row + 1] - self.data[row]);
-        let bottom = self.data[row + self.width]
-            + fx * (self.data[row + self.width + 1] - self.data[row + self.width]);
-        top + fy * (bottom - top)
-    }
 }
 
 fn rgb_luma<T: Copy + Into<f32>>(raw: &[T], channels: usize, scale: f32) -> Vec<f32> {
@@ -198,7 +180,5 @@ mod tests {
             "{}",
             half.data[2 * 32 + 10]
         );
-        assert!((plane.sample(10.5, 3.0) - 10.5).abs() < 1e-4);
-        assert_eq!(plane.sample(-1.0, 0.0), 0.0);
     }
 }
