@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Stamping throughput and peak memory on 1,000 generated 1-megapixel JPEGs (or COUNT), each
 # compared with a baseline measured in the same run:
+#   0. the pixel paths (check with every pixel layer, stamp with the watermark, the service's
+#      /v1/check) on 300 real 1-MP JPEGs against Pillow's decode and decode + encode of the same
+#      files (scripts/pixel-ratios.sh; PIXEL_COUNT overrides 300);
 #   1. in one process through the library (benches/stamp.rs), against the bare c2pa crate;
 #   2. the `synthmark stamp` command end to end, against `cp -r` of the same files (the I/O floor);
 #   3. `synthmark check` on the same files, unlabelled and stamped, against `cat` of the files;
@@ -20,6 +23,10 @@ source scripts/loopback-tsa.sh
 count="${1:-1000}"
 cargo_flags=(--ignore-rust-version --quiet)
 
+echo "== pixel paths against Pillow (libjpeg-turbo), real 1-MP JPEGs =="
+scripts/pixel-ratios.sh "${PIXEL_COUNT:-300}"
+
+echo
 echo "== registry: PDQ lookups at 10k, 100k, 1M entries (SQLite), against an in-memory scan =="
 cargo bench "${cargo_flags[@]}" --bench registry -- "${REGISTRY_ENTRIES:-1000000}"
 

@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod allocator;
 mod atomic_file;
 mod c2pa_status;
 mod check;
@@ -48,6 +49,7 @@ mod source_type;
 mod stamp;
 mod verdict;
 
+pub use allocator::tune_for_images;
 pub use atomic_file::{write as write_atomically, Existing};
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};

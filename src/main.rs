@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    synthmark::tune_for_images();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -46,13 +46,15 @@ impl<'a> PreSubsampled<'a> {
         let mut cb = vec![0.0f32; sw * sh];
         let mut cr = vec![0.0f32; sw * sh];
         // Box sums over each block; a block cut by the image edge counts its last pixel again,
-        // as the encoder pads.
+        // as the encoder pads. (Factors are 1 or 2: shifts, not divisions, in this loop.)
+        let (shift_x, shift_y) = (fx.trailing_zeros(), fy.trailing_zeros());
         for y in 0..sh * fy {
-            let row = y.min(h - 1) * w;
+            let row = &rgb[y.min(h - 1) * w * 3..][..w * 3];
+            let sums = (y >> shift_y) * sw;
             for x in 0..sw * fx {
-                let p = &rgb[(row + x.min(w - 1)) * 3..][..3];
+                let p = &row[x.min(w - 1) * 3..][..3];
                 let (b, r) = chroma(p[0], p[1], p[2]);
-                let i = (y / fy) * sw + x / fx;
+                let i = sums + (x >> shift_x);
                 cb[i] += b;
                 cr[i] += r;
             }
@@ -95,9 +97,10 @@ impl ImageBuffer for PreSubsampled<'_> {
         let w = usize::from(self.width);
         let row = &self.rgb[usize::from(y) * w * 3..][..w * 3];
         let sub_row = (usize::from(y) / self.fy) * self.sub_width;
+        let shift_x = self.fx.trailing_zeros();
         for (x, p) in row.chunks_exact(3).enumerate() {
             let (luma, _, _) = rgb_to_ycbcr(p[0], p[1], p[2]);
-            let i = sub_row + x / self.fx;
+            let i = sub_row + (x >> shift_x);
             buffers[0].push(luma);
             buffers[1].push(self.cb[i]);
             buffers[2].push(self.cr[i]);

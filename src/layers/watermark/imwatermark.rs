@@ -90,14 +90,13 @@ impl BlockVotes {
         }
         let approximation = if variant.float {
             // pywt keeps float32 input in float32.
-            let plane: Vec<f32> = u_plane(image, u_float, variant);
-            haar_approximation(&plane, width / 4 * 4, std::f32::consts::FRAC_1_SQRT_2)
+            haar_of_u(image, u_float, variant, std::f32::consts::FRAC_1_SQRT_2)
                 .into_iter()
                 .map(f64::from)
                 .collect()
         } else {
-            let plane: Vec<f64> = u_plane(image, |r, g, b| f64::from(u_fixed(r, g, b)), variant);
-            haar_approximation(&plane, width / 4 * 4, std::f64::consts::FRAC_1_SQRT_2)
+            let u = |r, g, b| f64::from(u_fixed(r, g, b));
+            haar_of_u(image, u, variant, std::f64::consts::FRAC_1_SQRT_2)
         };
         let (rows, cols) = (height / 4 * 2, width / 4 * 2);
         let mut votes = Vec::with_capacity((rows / BLOCK) * (cols / BLOCK));
@@ -145,26 +144,6 @@ pub fn decode(
     BlockVotes::new(image, method, variant).map(|votes| votes.bits(length))
 }
 
-/// OpenCV's `COLOR_BGR2YUV` U channel by `u(r, g, b)`, for the rows and columns the package reads
-/// (both cut to a multiple of 4).
-fn u_plane<T>(image: &RgbImage, u: impl Fn(u8, u8, u8) -> T, variant: Variant) -> Vec<T> {
-    let (width, height) = (
-        image.width() as usize / 4 * 4,
-        image.height() as usize / 4 * 4,
-    );
-    let mut plane = Vec::with_capacity(width * height);
-    let stride = image.width() as usize * 3;
-    for row in image.as_raw().chunks_exact(stride).take(height) {
-        plane.extend(row[..width * 3].chunks_exact(3).map(|pixel| {
-            // What the package believes are red and blue.
-            let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
-            let (r, b) = if variant.rgb_as_bgr { (b, r) } else { (r, b) };
-            u(r, g, b)
-        }));
-    }
-    plane
-}
-
 /// OpenCV's fixed-point U for 8-bit input (checked against cv2 for all 2²⁴ colours).
 fn u_fixed(r: u8, g: u8, b: u8) -> u8 {
     const SHIFT: i32 = 14;
@@ -180,23 +159,39 @@ fn u_float(r: u8, g: u8, b: u8) -> f32 {
     (b - y) * 0.492 + 0.5
 }
 
-/// The approximation band of `pywt.dwt2(plane, 'haar')`, in pywt's order of operations (rows
-/// of pairs first, then columns) and precision, so the values are bit-identical. The values
-/// modulo the step are exact in any precision, so the votes are too.
-fn haar_approximation<T>(plane: &[T], width: usize, haar: T) -> Vec<T>
+/// The approximation band of `pywt.dwt2(u_plane, 'haar')`, where the U plane is OpenCV's
+/// `COLOR_BGR2YUV` U by `u(r, g, b)` over the rows and columns the package reads (both cut to a
+/// multiple of 4). pywt's order of operations (vertical pairs first, then horizontal) and
+/// precision are kept, so the values are bit-identical; U is computed row pair by row pair, so
+/// the full-size plane is never stored. The values modulo the step are exact in any precision,
+/// so the votes are too.
+fn haar_of_u<T>(image: &RgbImage, u: impl Fn(u8, u8, u8) -> T, variant: Variant, haar: T) -> Vec<T>
 where
     T: Copy + Default + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
 {
-    let height = plane.len() / width.max(1);
+    let (width, height) = (
+        image.width() as usize / 4 * 4,
+        image.height() as usize / 4 * 4,
+    );
+    let stride = image.width() as usize * 3;
+    let u_of = |pixel: &[u8]| {
+        // What the package believes are red and blue.
+        let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
+        let (r, b) = if variant.rgb_as_bgr { (b, r) } else { (r, b) };
+        u(r, g, b)
+    };
+    let raw = image.as_raw();
     let mut out = Vec::with_capacity((height / 2) * (width / 2));
     let mut pairs = vec![T::default(); width];
     for y in (0..height).step_by(2) {
-        let (top, bottom) = (
-            &plane[y * width..][..width],
-            &plane[(y + 1) * width..][..width],
-        );
-        for ((pair, &upper), &lower) in pairs.iter_mut().zip(top).zip(bottom) {
-            *pair = haar * lower + haar * upper;
+        let top = &raw[y * stride..][..width * 3];
+        let bottom = &raw[(y + 1) * stride..][..width * 3];
+        for ((pair, upper), lower) in pairs
+            .iter_mut()
+            .zip(top.chunks_exact(3))
+            .zip(bottom.chunks_exact(3))
+        {
+            *pair = haar * u_of(lower) + haar * u_of(upper);
         }
         out.extend(
             pairs

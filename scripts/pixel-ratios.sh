@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The pixel paths against what the same files cost Pillow (libjpeg-turbo), measured in one run on
+# COUNT (default 300) 1-MP JPEGs, q90, 4:2:0, made from the dev corpus's real photos and renders
+# (scripts/make-bench-jpegs.py), every core busy on both sides:
+#   1. `check` with every pixel layer (stealth metadata, synthmark's watermark, generator
+#      watermarks; no registry), unlabelled files and stamped ones, against a Pillow decode;
+#   2. `stamp` with the watermark (decode, watermark, re-encode, read back, XMP, C2PA), against
+#      a Pillow decode + encode at quality 90;
+#   3. the service: POST /v1/check (pixels on) at concurrency 8 for SECONDS (default 15), the
+#      load generator (examples/load.rs) on the same machine, against GET /healthz.
+# Prints files/s, the ratio of times, and the goals of issue 17 beside them (check ≤ 4×,
+# stamp ≤ 2.5×, service ≥ 150 requests/s with p99 ≤ 250 ms).
+# Usage: scripts/pixel-ratios.sh [COUNT] [SECONDS]   (needs python3 with Pillow and numpy;
+#        SYNTHMARK_BIN=PATH times another build of the binary, e.g. an earlier release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/synthmark-target}"
+count="${1:-300}"
+seconds="${2:-15}"
+cargo build --ignore-rust-version --quiet --release --bin synthmark --example load
+bin="${SYNTHMARK_BIN:-$CARGO_TARGET_DIR/release/synthmark}"
+load="$CARGO_TARGET_DIR/release/examples/load"
+work="$(mktemp -d)"
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+export XDG_DATA_HOME="$work/data" HOME="$work/home"
+
+python3 scripts/make-bench-jpegs.py "$work/plain" "$count"
+"$bin" keygen --out "$work/id" >/dev/null
+sign=(--cert "$work/id/cert.pem" --key "$work/id/key.pem" --no-registry)
+
+seconds_of() { # command... -> wall seconds (best of 2: the first also warms the page cache)
+  local best= start end t
+  for _ in 1 2; do
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    t=$(echo "$end - $start" | bc -l)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  done
+  echo "$best"
+}
+stamp_into() { rm -rf "$work/stamped"; "$bin" stamp -q "$work/plain" --out "$work/stamped" "${sign[@]}"; }
+
+decode_s=$(seconds_of python3 scripts/pillow_baseline.py decode "$work/plain")
+recode_s=$(seconds_of python3 scripts/pillow_baseline.py recode "$work/plain" "$work/recoded" 90)
+check_s=$(seconds_of "$bin" check -q --format ndjson "$work/plain")
+stamp_s=$(seconds_of stamp_into)
+checks_s=$(seconds_of "$bin" check -q --format ndjson --trust "$work/id/ca.pem" "$work/stamped")
+# Every stamped file must read as ours, by its watermark too; every plain one as unmarked.
+"$bin" check -q --format ndjson --trust "$work/id/ca.pem" "$work/stamped" > "$work/stamped.ndjson" || true
+marked=$(grep -c '"layer":"watermark","finding":"watermark"' "$work/stamped.ndjson" || true)
+[ "$marked" -eq "$count" ] || echo "warning: the watermark was found in $marked of $count stamped files" >&2
+
+"$bin" serve --listen 127.0.0.1:0 --trust "$work/id/ca.pem" --no-registry > "$work/serve.out" 2> "$work/serve.log" &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+url="$(sed -n 's/^listening on //p' "$work/serve.out")"
+files=("$work"/plain/*.jpg)
+"$load" "$url/healthz" "$seconds" 8 - > "$work/healthz.txt"
+"$load" "$url/v1/check" "$seconds" 8 "${files[@]:0:60}" > "$work/service.txt"
+
+python3 - "$count" "$decode_s" "$recode_s" "$check_s" "$stamp_s" "$checks_s" \
+  "$work/healthz.txt" "$work/service.txt" <<'EOF'
+import re, sys
+n = int(sys.argv[1])
+decode, recode, check, stamp, checks = map(float, sys.argv[2:7])
+def load(path):
+    text = open(path).read()
+    rps = float(re.search(r"([0-9.]+) ok/s", text).group(1))
+    p99 = re.search(r"p99 ([0-9.]+ ms)", text)
+    return rps, (p99.group(1) if p99 else "?"), text.strip()
+line = "{:<52} {:>9.1f} files/s  {:>6.2f}x the baseline  (goal {})"
+print(f"pixel paths, {n} real 1-MP JPEGs (q90, 4:2:0), every core on both sides")
+print("{:<52} {:>9.1f} files/s".format("Pillow decode (baseline)", n / decode))
+print(line.format("synthmark check, unlabelled (every pixel layer)", n / check, check / decode, "<= 4x"))
+print(line.format("synthmark check, stamped (every pixel layer)", n / checks, checks / decode, "<= 4x"))
+print("{:<52} {:>9.1f} files/s".format("Pillow decode + encode q90 (baseline)", n / recode))
+print(line.format("synthmark stamp (watermark, XMP, C2PA)", n / stamp, stamp / recode, "<= 2.5x"))
+hz, hz99, _ = load(sys.argv[7])
+rps, p99, text = load(sys.argv[8])
+print("{:<52} {:>9.1f} requests/s  p99 {}".format("service GET /healthz, concurrency 8 (baseline)", hz, hz99))
+print("{:<52} {:>9.1f} requests/s  p99 {}  (goal >= 150/s, p99 <= 250 ms)".format(
+    "service POST /v1/check, pixels on, concurrency 8", rps, p99))
+EOF
