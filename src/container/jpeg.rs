@@ -160,8 +160,12 @@ impl<'a> Segments<'a> {
     /// `0xFF00`, a restart marker or a fill byte. The end of the file when there is none.
     fn after_entropy_coded_data(&self, from: usize) -> usize {
         let bytes = self.bytes;
-        (from..bytes.len().saturating_sub(1))
-            .find(|&at| bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+        let Some(data) = bytes.get(from..bytes.len().saturating_sub(1)) else {
+            return bytes.len();
+        };
+        memchr::memchr_iter(0xFF, data)
+            .map(|at| from + at)
+            .find(|&at| !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
             .unwrap_or(bytes.len())
     }
 
