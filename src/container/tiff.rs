@@ -292,11 +292,21 @@ impl<'a> Entry<'a> {
             .u32([self.raw[8], self.raw[9], self.raw[10], self.raw[11]]) as usize
     }
 
+    /// Where a value of `len` bytes is: in the entry itself when it fits in four bytes, else at
+    /// the entry's offset.
+    fn value_at(&self, len: usize) -> usize {
+        if len <= 4 {
+            self.at + 8
+        } else {
+            self.offset()
+        }
+    }
+
     /// The value's bytes, inline or at its offset; `None` for an unknown type or a value that
     /// runs past the end.
     pub fn value(&self) -> Option<&'a [u8]> {
         let len = unit_size(self.kind())?.checked_mul(self.count())?;
-        let start = if len <= 4 { self.at + 8 } else { self.offset() };
+        let start = self.value_at(len);
         self.tiff.bytes.get(start..start.checked_add(len)?)
     }
 
@@ -310,11 +320,7 @@ impl<'a> Entry<'a> {
             _ => return None,
         };
         let n = self.count().min(max);
-        let start = if self.count() * size <= 4 {
-            self.at + 8
-        } else {
-            self.offset()
-        };
+        let start = self.value_at(self.count().checked_mul(size)?);
         let bytes = self
             .tiff
             .bytes

@@ -14,7 +14,12 @@ fn ifd0(image: &[u8]) -> Option<Ifd<'_>> {
 }
 
 pub(super) fn find(image: &[u8]) -> Option<&[u8]> {
-    let entry = ifd0(image)?.find(XMP_TAG)?;
+    packet_in(&ifd0(image)?)
+}
+
+/// The packet tag 700 of `ifd` points at.
+fn packet_in<'a>(ifd: &Ifd<'a>) -> Option<&'a [u8]> {
+    let entry = ifd.find(XMP_TAG)?;
     if entry.count() <= 4 {
         return None; // stored inline: too short to be an XMP packet
     }
@@ -28,7 +33,7 @@ pub(super) fn embed(image: &[u8], packet: &str) -> Result<Vec<u8>, XmpError> {
     let order = ifd.order();
     let mut out = image.to_vec();
     // A replaced packet is blanked, so no stale XMP is left in the file for naive scanners.
-    if let Some(old) = find(image) {
+    if let Some(old) = packet_in(&ifd) {
         let start = old.as_ptr() as usize - image.as_ptr() as usize;
         out[start..start + old.len()].fill(b' ');
     }
