@@ -223,12 +223,15 @@ fn decode_one_component_per_scan(
     }
 }
 
-/// The pixels of one image for the checker, decoded on first use and kept as 8-bit RGBA.
+/// The pixels of one image for the checker, decoded on first use and kept as 8-bit RGB when
+/// they decode so (most JPEGs: the watermark layers read them as they are), else as 8-bit RGBA.
+/// An RGBA copy of an RGB image is made only for a layer that asks for one.
 pub struct LazyPixels<'a> {
     format: Format,
     bytes: &'a [u8],
     limits: Limits,
     decoded: OnceCell<Result<DynamicImage, DecodeError>>,
+    rgba: OnceCell<Option<RgbaImage>>,
 }
 
 impl LazyPixels<'_> {
@@ -239,6 +242,7 @@ impl LazyPixels<'_> {
             bytes: &[],
             limits: Limits::default(),
             decoded: OnceCell::from(Err(DecodeError::PixelsOff)),
+            rgba: OnceCell::new(),
         }
     }
 }
@@ -251,6 +255,7 @@ impl<'a> LazyPixels<'a> {
             bytes,
             limits,
             decoded: OnceCell::new(),
+            rgba: OnceCell::new(),
         }
     }
 
@@ -263,21 +268,24 @@ impl<'a> LazyPixels<'a> {
         self.decoded.get_or_init(|| {
             let image = decode(self.format, self.bytes, &self.limits)?;
             Ok(match image {
-                DynamicImage::ImageRgba8(_) => image,
+                DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
                 other => DynamicImage::ImageRgba8(other.into_rgba8()),
             })
         })
     }
 
-    /// The decoded image (8-bit RGBA), or `None` when it cannot be decoded (see
+    /// The decoded image (8-bit RGB or RGBA), or `None` when it cannot be decoded (see
     /// [`LazyPixels::failure`]).
     pub fn image(&self) -> Option<&DynamicImage> {
         self.decoded().as_ref().ok()
     }
 
-    /// The image as 8-bit RGBA.
+    /// The image as 8-bit RGBA (for an RGB image, a copy made on the first call).
     pub fn rgba(&self) -> Option<&RgbaImage> {
-        self.image().and_then(DynamicImage::as_rgba8)
+        let image = self.image()?;
+        image
+            .as_rgba8()
+            .or_else(|| self.rgba.get_or_init(|| Some(image.to_rgba8())).as_ref())
     }
 
     /// Why decoding failed, if a layer asked for the pixels and it did. `None` when no layer
@@ -307,21 +315,38 @@ mod tests {
     }
 
     #[test]
-    fn decodes_once_as_rgba_and_refuses_what_it_cannot_decode() {
-        let png = png(&DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+    fn decodes_once_as_rgb_or_rgba_and_refuses_what_it_cannot_decode() {
+        let encoded = png(&DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
             4,
             3,
             image::Rgb([10, 20, 30]),
         )));
-        let pixels = LazyPixels::new(Format::Png, &png, Limits::default());
+        let pixels = LazyPixels::new(Format::Png, &encoded, Limits::default());
         let first = pixels.image().unwrap() as *const DynamicImage;
         assert_eq!(pixels.image().unwrap() as *const DynamicImage, first);
+        assert!(pixels.image().unwrap().as_rgb8().is_some(), "RGB stays RGB");
         assert_eq!(pixels.rgba().unwrap().get_pixel(3, 2).0, [10, 20, 30, 255]);
+        let copy = pixels.rgba().unwrap() as *const RgbaImage;
+        assert_eq!(
+            pixels.rgba().unwrap() as *const RgbaImage,
+            copy,
+            "one RGBA copy"
+        );
+        let grey = png(&DynamicImage::ImageLuma8(image::GrayImage::from_pixel(
+            2,
+            2,
+            image::Luma([7]),
+        )));
+        let grey = LazyPixels::new(Format::Png, &grey, Limits::default());
+        assert_eq!(
+            grey.image().unwrap().as_rgba8().unwrap().get_pixel(1, 1).0,
+            [7, 7, 7, 255]
+        );
         assert!(pixels.failure().is_none());
-        let avif = LazyPixels::new(Format::Avif, &png, Limits::default());
+        let avif = LazyPixels::new(Format::Avif, &encoded, Limits::default());
         assert!(avif.image().is_none());
         assert!(avif.failure().is_none(), "no decoder is not a failure");
-        let cut = LazyPixels::new(Format::Png, &png[..20], Limits::default());
+        let cut = LazyPixels::new(Format::Png, &encoded[..20], Limits::default());
         assert!(cut.image().is_none());
         assert!(matches!(cut.failure(), Some(DecodeError::Corrupt(_))));
     }

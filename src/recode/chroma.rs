@@ -43,25 +43,25 @@ impl<'a> PreSubsampled<'a> {
         let (fx, fy) = (usize::from(fx), usize::from(fy));
         let (w, h) = (usize::from(width), usize::from(height));
         let (sw, sh) = (w.div_ceil(fx), h.div_ceil(fy));
-        let mut cb = vec![0.0f32; sw * sh];
-        let mut cr = vec![0.0f32; sw * sh];
-        // Box sums over each block; a block cut by the image edge counts its last pixel again,
-        // as the encoder pads. (Factors are 1 or 2: shifts, not divisions, in this loop.)
+        // RGB sums over each block (chroma is affine in RGB, so the block's mean chroma is the
+        // chroma of its mean colour: one conversion per block, integer sums per pixel). A block
+        // cut by the image edge counts its last pixel again, as the encoder pads. (Factors are
+        // 1 or 2: shifts, not divisions.)
         let (shift_x, shift_y) = (fx.trailing_zeros(), fy.trailing_zeros());
+        let mut sums = vec![[0u32; 3]; sw * sh];
         for y in 0..sh * fy {
             let row = &rgb[y.min(h - 1) * w * 3..][..w * 3];
-            let sums = (y >> shift_y) * sw;
-            for x in 0..sw * fx {
-                let p = &row[x.min(w - 1) * 3..][..3];
-                let (b, r) = chroma(p[0], p[1], p[2]);
-                let i = sums + (x >> shift_x);
-                cb[i] += b;
-                cr[i] += r;
+            let cells = &mut sums[(y >> shift_y) * sw..][..sw];
+            for (x, p) in row.chunks_exact(3).enumerate() {
+                add_pixel(&mut cells[x >> shift_x], p);
+            }
+            if sw * fx > w {
+                add_pixel(&mut cells[sw - 1], &row[(w - 1) * 3..]);
             }
         }
         let area = (fx * fy) as f32;
-        let solve = |sums: Vec<f32>| {
-            let target: Vec<f32> = sums.iter().map(|s| s / area).collect();
+        let (cb, cr): (Vec<f32>, Vec<f32>) = sums.iter().map(|s| mean_chroma(s, area)).unzip();
+        let solve = |target: Vec<f32>| {
             invert_upsampling(&target, sw, sh, fx == 2, fy == 2)
                 .into_iter()
                 .map(|v| (v.clamp(0.0, 255.0) + 0.5) as u8)
@@ -98,19 +98,26 @@ impl ImageBuffer for PreSubsampled<'_> {
         let row = &self.rgb[usize::from(y) * w * 3..][..w * 3];
         let sub_row = (usize::from(y) / self.fy) * self.sub_width;
         let shift_x = self.fx.trailing_zeros();
-        for (x, p) in row.chunks_exact(3).enumerate() {
-            let (luma, _, _) = rgb_to_ycbcr(p[0], p[1], p[2]);
-            let i = sub_row + (x >> shift_x);
-            buffers[0].push(luma);
-            buffers[1].push(self.cb[i]);
-            buffers[2].push(self.cr[i]);
+        buffers[0].extend(
+            row.chunks_exact(3)
+                .map(|p| rgb_to_ycbcr(p[0], p[1], p[2]).0),
+        );
+        for (buffer, samples) in buffers[1..3].iter_mut().zip([&self.cb, &self.cr]) {
+            let samples = &samples[sub_row..][..self.sub_width];
+            buffer.extend((0..w).map(|x| samples[x >> shift_x]));
         }
     }
 }
 
-/// Cb and Cr of one pixel (JFIF), unrounded.
-fn chroma(r: u8, g: u8, b: u8) -> (f32, f32) {
-    let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
+fn add_pixel(sum: &mut [u32; 3], pixel: &[u8]) {
+    for (s, &c) in sum.iter_mut().zip(pixel) {
+        *s += u32::from(c);
+    }
+}
+
+/// Mean Cb and Cr (JFIF, unrounded) of `area` pixels whose R, G and B add up to `sum`.
+fn mean_chroma(sum: &[u32; 3], area: f32) -> (f32, f32) {
+    let [r, g, b] = sum.map(|s| s as f32 / area);
     (
         -0.168_736 * r - 0.331_264 * g + 0.5 * b + 128.0,
         0.5 * r - 0.418_688 * g - 0.081_312 * b + 128.0,
@@ -133,22 +140,32 @@ fn invert_upsampling(target: &[f32], w: usize, h: usize, along_x: bool, along_y:
 /// `box(upsample(s))` on the subsampled grid: [⅛, ¾, ⅛] along each subsampled axis, edges
 /// replicated (the decoders' first and last outputs are the edge sample itself).
 fn box_of_upsampled(s: &[f32], w: usize, h: usize, along_x: bool, along_y: bool) -> Vec<f32> {
+    // Written as zips of whole rows (no clamped index per sample) so that it vectorises.
+    let smooth = |out: &mut [f32], centre: &[f32], before: &[f32], after: &[f32]| {
+        for (((o, &c), &l), &r) in out.iter_mut().zip(centre).zip(before).zip(after) {
+            *o = 0.75 * c + 0.125 * (l + r);
+        }
+    };
     let mut out = s.to_vec();
-    if along_x {
+    if along_x && w > 1 {
         for (row_in, row_out) in s.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-            for x in 0..w {
-                let (l, r) = (row_in[x.saturating_sub(1)], row_in[(x + 1).min(w - 1)]);
-                row_out[x] = 0.75 * row_in[x] + 0.125 * (l + r);
-            }
+            smooth(
+                &mut row_out[1..w - 1],
+                &row_in[1..w - 1],
+                &row_in[..w - 2],
+                &row_in[2..],
+            );
+            let last = w - 1;
+            row_out[0] = 0.75 * row_in[0] + 0.125 * (row_in[0] + row_in[1]);
+            row_out[last] = 0.75 * row_in[last] + 0.125 * (row_in[last - 1] + row_in[last]);
         }
     }
     if along_y {
         let s = out.clone();
-        for y in 0..h {
-            let (up, down) = (y.saturating_sub(1) * w, (y + 1).min(h - 1) * w);
-            for x in 0..w {
-                out[y * w + x] = 0.75 * s[y * w + x] + 0.125 * (s[up + x] + s[down + x]);
-            }
+        let row = |y: usize| &s[y * w..][..w];
+        for (y, row_out) in out.chunks_exact_mut(w).enumerate() {
+            let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
+            smooth(row_out, row(y), row(up), row(down));
         }
     }
     out
