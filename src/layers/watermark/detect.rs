@@ -17,14 +17,13 @@
 //! p = 2⁻²⁴ (see `payload`); at most [`MAX_DECODES`] are decoded per image, so the chance that an
 //! unmarked image is reported marked is at most 8 · 2⁻²⁴ ≈ 4.8·10⁻⁷.
 
-use rustfft::num_complex::Complex;
-
+use super::fold::fold;
 use super::grid::{canonical_size, MIN_DETECT_SIDE};
 use super::lattice::{self, Lattice};
 use super::pattern::{collapse, Pattern, TILE};
 use super::payload::{decode, unpack, AssetId, CODED_BITS};
+use super::pilot::{Orientation, PilotSearch};
 use super::plane::Plane;
-use super::spectrum::{conjugate_spectrum, correlate, Fft2};
 use super::visibility;
 
 /// At most this many hypotheses are decoded per image (the false-positive bound depends on it).
@@ -44,6 +43,10 @@ const Z_GATE: f32 = 4.0;
 const NORMALISE_FLOOR: f32 = 0.5;
 /// The power of the local activity the listening weight divides by (see [`listening_plane`]).
 const WEIGHT_POWER: f32 = 1.5;
+const _: () = assert!(
+    WEIGHT_POWER == 1.5,
+    "listening_plane computes the power by square roots"
+);
 const NORMALISE_CLIP: f32 = 3.0;
 
 /// A watermark found in an image.
@@ -74,7 +77,7 @@ pub struct Analysis {
 struct Hypothesis {
     z: f32,
     lattice: Lattice,
-    orientation: u8,
+    orientation: Orientation,
     aligned: Vec<f32>,
 }
 
@@ -96,25 +99,27 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
     };
     let high = listening_plane(&Plane::luma(image).resized(cw, ch));
     let pattern = Pattern::new();
-    let fft = Fft2::new(TILE, TILE);
-    let pilot = conjugate_spectrum(&fft, &pattern.pilot_tile());
+    let pilot = PilotSearch::new(&pattern.pilot_tile());
 
     // Most images reach the checker without geometric changes: try the untouched grid first.
-    if let Some(untouched) = best_orientation(&high, Lattice::zoomed(1.0), &fft, &pilot, None, 1) {
-        if untouched.z >= Z_GATE {
-            let mut analysis = Analysis {
-                strongest_z: untouched.z,
-                ..none.clone()
-            };
-            if let Some(detection) = try_decode(&pattern, &untouched, &mut analysis) {
-                analysis.detection = Some(detection);
-                return analysis;
-            }
+    let untouched = best_orientation(&high, Lattice::zoomed(1.0), &pilot, None, 1);
+    if let Some(untouched) = untouched.as_ref().filter(|h| h.z >= Z_GATE) {
+        let mut analysis = Analysis {
+            strongest_z: untouched.z,
+            ..none.clone()
+        };
+        if let Some(detection) = try_decode(&pattern, untouched, &mut analysis) {
+            analysis.detection = Some(detection);
+            return analysis;
         }
     }
-    let mut hypotheses: Vec<Hypothesis> = lattice::candidates(&high)
+    let mut hypotheses: Vec<Hypothesis> = untouched
         .into_iter()
-        .filter_map(|lattice| best_orientation(&high, lattice, &fft, &pilot, None, 1))
+        .chain(
+            lattice::candidates(&high)
+                .into_iter()
+                .filter_map(|lattice| best_orientation(&high, lattice, &pilot, None, 1)),
+        )
         .collect();
     hypotheses.sort_by(|x, y| y.z.total_cmp(&x.z));
     let mut analysis = Analysis {
@@ -143,7 +148,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         .filter(|h| h.z >= Z_GATE)
         .take(polish_budget)
     {
-        let Some(polished) = polish(&high, hypothesis, &fft, &pilot) else {
+        let Some(polished) = polish(&high, hypothesis, &pilot) else {
             continue;
         };
         analysis.strongest_z = analysis.strongest_z.max(polished.z);
@@ -176,7 +181,10 @@ fn listening_plane(luma: &Plane) -> Plane {
             // noise the mark fights): between a plain local normalisation (power 1) and the
             // matched filter (power 2), which over-trusts smooth areas once JPEG has quantised
             // their faint mark away.
-            let weight = visibility::texture(a) / (a * a + floor2).powf(WEIGHT_POWER / 2.0);
+            let energy = a * a + floor2;
+            let root = energy.sqrt();
+            // energy^(WEIGHT_POWER / 2) = energy^0.75, without powf.
+            let weight = visibility::texture(a) / (root * root.sqrt());
             (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP)
         })
         .collect();
@@ -208,120 +216,21 @@ fn try_decode(
     })
 }
 
-/// Folds `high` onto one tile under `lattice`: sums every sample whose lattice coordinates fall
-/// on the same tile position. The origin is the image centre. With `stride` 2 only every second
-/// tile row and column is sampled: one sample per 2×2 chip and tile, a quarter of the work.
-fn fold(high: &Plane, lattice: Lattice, stride: usize) -> Option<Vec<f32>> {
-    let det = lattice.determinant();
-    if det.abs() < 1.0 {
-        return None;
-    }
-    let t = TILE as f32;
-    // image = centre + M · (u, v), M = [a b] / TILE; (u, v) = M⁻¹ · (image − centre).
-    let m = [
-        [lattice.a[0] / t, lattice.b[0] / t],
-        [lattice.a[1] / t, lattice.b[1] / t],
-    ];
-    let inv_det = 1.0 / (m[0][0] * m[1][1] - m[0][1] * m[1][0]);
-    let inv = [
-        [m[1][1] * inv_det, -m[0][1] * inv_det],
-        [-m[1][0] * inv_det, m[0][0] * inv_det],
-    ];
-    let (cx, cy) = (high.width as f32 / 2.0, high.height as f32 / 2.0);
-    let corners = [
-        (0.0, 0.0),
-        (high.width as f32, 0.0),
-        (0.0, high.height as f32),
-        (high.width as f32, high.height as f32),
-    ];
-    let (mut umin, mut umax, mut vmin, mut vmax) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-    for (x, y) in corners {
-        let (dx, dy) = (x - cx, y - cy);
-        let u = inv[0][0] * dx + inv[0][1] * dy;
-        let v = inv[1][0] * dx + inv[1][1] * dy;
-        umin = umin.min(u);
-        umax = umax.max(u);
-        vmin = vmin.min(v);
-        vmax = vmax.max(v);
-    }
-    let mut tile = vec![0.0f32; TILE * TILE];
-    let (u0, u1) = (umin.floor() as isize, umax.ceil() as isize);
-    // Even tile coordinates only when striding, so every chip gets its sample.
-    let even = |n: isize| if stride > 1 { n - n.rem_euclid(2) } else { n };
-    let (u0, step) = (even(u0), stride as f32);
-    // The hot loop of detection (tens of folds per image): a bilinear sample (0 outside the
-    // plane) written out so that one bounds check covers its four neighbours, and the tile
-    // column kept as a counter instead of a remainder per sample.
-    const _: () = assert!(TILE.is_power_of_two());
-    let (width, data) = (high.width, high.data.as_slice());
-    let (x_end, y_end) = ((high.width - 1) as f32, (high.height - 1) as f32);
-    for v in (even(vmin.floor() as isize)..=vmax.ceil() as isize).step_by(stride) {
-        let row = v.rem_euclid(TILE as isize) as usize * TILE;
-        let tile_row = &mut tile[row..row + TILE];
-        let (vf, uf0) = (v as f32, u0 as f32);
-        let mut x = cx + m[0][0] * uf0 + m[0][1] * vf;
-        let mut y = cy + m[1][0] * uf0 + m[1][1] * vf;
-        let mut column = u0.rem_euclid(TILE as isize) as usize;
-        for _ in (u0..=u1).step_by(stride) {
-            // Inside when both neighbours are: 0 ≤ x < width − 1 (NaN is outside).
-            if x >= 0.0 && x < x_end && y >= 0.0 && y < y_end {
-                let (x0, y0) = (x as usize, y as usize);
-                let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-                let start = y0 * width + x0;
-                let cell = &data[start..start + width + 2];
-                let top = cell[0] + fx * (cell[1] - cell[0]);
-                let bottom = cell[width] + fx * (cell[width + 1] - cell[width]);
-                tile_row[column] += top + fy * (bottom - top);
-            }
-            column = (column + stride) & (TILE - 1);
-            x += m[0][0] * step;
-            y += m[1][0] * step;
-        }
-    }
-    Some(tile)
-}
-
 /// Folds under `lattice`, then finds the orientation (of the square's 8, or only `only`) and
 /// offset at which the pilot correlates best.
 fn best_orientation(
     high: &Plane,
     lattice: Lattice,
-    fft: &Fft2,
-    pilot: &[Complex<f32>],
-    only: Option<u8>,
+    pilot: &PilotSearch,
+    only: Option<Orientation>,
     stride: usize,
 ) -> Option<Hypothesis> {
-    let folded = fold(high, lattice, stride)?;
-    let mut best: Option<(f32, u8, usize, Vec<f32>)> = None;
-    let orientations = match only {
-        Some(o) => o..o + 1,
-        None => 0..8,
-    };
-    for orientation in orientations {
-        let oriented = orient(&folded, orientation);
-        let corr = correlate(fft, &oriented, pilot);
-        let n = corr.len() as f32;
-        let mean = corr.iter().sum::<f32>() / n;
-        let var = corr.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / n;
-        let (peak, &value) = corr.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1))?;
-        let z = (value - mean) / var.sqrt().max(1e-12);
-        if best.as_ref().is_none_or(|b| z > b.0) {
-            best = Some((z, orientation, peak, oriented));
-        }
-    }
-    let (z, orientation, peak, oriented) = best?;
-    let (sy, sx) = (peak / TILE, peak % TILE);
-    let mut aligned = vec![0.0; TILE * TILE];
-    for y in 0..TILE {
-        for x in 0..TILE {
-            aligned[y * TILE + x] = oriented[((y + sy) % TILE) * TILE + (x + sx) % TILE];
-        }
-    }
+    let found = pilot.best(&fold(high, lattice, stride)?, only)?;
     Some(Hypothesis {
-        z,
+        z: found.z,
         lattice,
-        orientation,
-        aligned,
+        orientation: found.orientation,
+        aligned: found.aligned,
     })
 }
 
@@ -333,16 +242,10 @@ fn best_orientation(
 /// need to rank nearby lattices, and the winner is folded in full for decoding. `None` when
 /// the coarsest round leaves the z-score below [`POLISH_ON_Z`]: nothing worth decoding (this
 /// is where an unmarked image's search ends, at a fifth of the cost of polishing it through).
-fn polish(
-    high: &Plane,
-    start: Hypothesis,
-    fft: &Fft2,
-    pilot: &[Complex<f32>],
-) -> Option<Hypothesis> {
+fn polish(high: &Plane, start: Hypothesis, pilot: &PilotSearch) -> Option<Hypothesis> {
     const COARSE: usize = 2;
     let orientation = start.orientation;
-    let Some(mut best) =
-        best_orientation(high, start.lattice, fft, pilot, Some(orientation), COARSE)
+    let Some(mut best) = best_orientation(high, start.lattice, pilot, Some(orientation), COARSE)
     else {
         return Some(start);
     };
@@ -378,7 +281,7 @@ fn polish(
                         }
                     };
                     if let Some(h) =
-                        best_orientation(high, lattice, fft, pilot, Some(orientation), COARSE)
+                        best_orientation(high, lattice, pilot, Some(orientation), COARSE)
                     {
                         if h.z > best.z {
                             best = h;
@@ -395,26 +298,7 @@ fn polish(
             return None;
         }
     }
-    Some(best_orientation(high, best.lattice, fft, pilot, Some(orientation), 1).unwrap_or(start))
-}
-
-/// One of the square's 8 symmetries: bit 0 transposes, bit 1 flips x, bit 2 flips y.
-fn orient(tile: &[f32], orientation: u8) -> Vec<f32> {
-    let last = TILE - 1;
-    let mut out = vec![0.0; TILE * TILE];
-    for y in 0..TILE {
-        for x in 0..TILE {
-            let (mut sx, mut sy) = if orientation & 1 == 1 { (y, x) } else { (x, y) };
-            if orientation & 2 == 2 {
-                sx = last - sx;
-            }
-            if orientation & 4 == 4 {
-                sy = last - sy;
-            }
-            out[y * TILE + x] = tile[sy * TILE + sx];
-        }
-    }
-    out
+    Some(best_orientation(high, best.lattice, pilot, Some(orientation), 1).unwrap_or(start))
 }
 
 #[cfg(test)]
@@ -449,38 +333,6 @@ mod tests {
             "{quiet} vs {busy}"
         );
         assert!(plane.data.iter().all(|v| v.abs() <= NORMALISE_CLIP));
-    }
-
-    #[test]
-    fn the_untouched_fold_adds_every_pixel_to_its_tile_position() {
-        // Integer lattice positions: bilinear sampling reads pixels as they are. The origin is
-        // the image centre, and a pixel needs its right and lower neighbours to be sampled.
-        let (width, height) = (3 * TILE + 10, 2 * TILE + 6);
-        let mut plane = Plane::new(width, height);
-        for (i, v) in plane.data.iter_mut().enumerate() {
-            *v = ((i * 37) % 101) as f32 - 50.0;
-        }
-        let folded = fold(&plane, Lattice::zoomed(1.0), 1).unwrap();
-        let (cx, cy) = (width as isize / 2, height as isize / 2);
-        let mut expected = vec![0.0f32; TILE * TILE];
-        for y in 0..height - 1 {
-            for x in 0..width - 1 {
-                let (u, v) = (x as isize - cx, y as isize - cy);
-                let at = v.rem_euclid(TILE as isize) as usize * TILE
-                    + u.rem_euclid(TILE as isize) as usize;
-                expected[at] += plane.data[y * width + x];
-            }
-        }
-        for (got, want) in folded.iter().zip(&expected) {
-            assert!((got - want).abs() < 1e-3, "{got} vs {want}");
-        }
-        // A quarter fold takes every second position of both axes.
-        let quarter = fold(&plane, Lattice::zoomed(1.0), 2).unwrap();
-        assert!(quarter.iter().any(|&v| v != 0.0));
-        assert!(quarter.chunks(TILE).enumerate().all(|(v, row)| row
-            .iter()
-            .enumerate()
-            .all(|(u, &s)| (u % 2 == 0 && v % 2 == 0) || s == 0.0)));
     }
 
     /// A deterministic textured test picture.

@@ -12,11 +12,13 @@
 
 mod embed;
 mod evidence;
+mod fold;
 mod grid;
 pub mod imwatermark;
 mod lattice;
 mod pattern;
 mod payload;
+mod pilot;
 mod plane;
 mod spectrum;
 mod visibility;

@@ -47,19 +47,10 @@ impl Fft2 {
     }
 }
 
-/// `to` = `from` transposed, in square blocks so that both sides stay in cache (a 512 × 512
-/// complex array is 2 MiB; a naive column walk misses on every write).
+/// `to` = `from` transposed (the `transpose` crate's cache-friendly tiling: a 512 × 512 complex
+/// array is 2 MiB, and a naive or fixed-block walk misses on every write).
 fn transpose(from: &[Complex<f32>], to: &mut [Complex<f32>], width: usize, height: usize) {
-    const BLOCK: usize = 16;
-    for y0 in (0..height).step_by(BLOCK) {
-        for x0 in (0..width).step_by(BLOCK) {
-            for y in y0..(y0 + BLOCK).min(height) {
-                for x in x0..(x0 + BLOCK).min(width) {
-                    to[x * height + y] = from[y * width + x];
-                }
-            }
-        }
-    }
+    transpose::transpose(from, to, width, height);
 }
 
 /// Radius (bins) of the neighbourhood a power-spectrum bin is compared with.
@@ -105,38 +96,41 @@ pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
 /// The mean over a `(2r+1)²` neighbourhood of a `size × size` array that wraps around (a
 /// spectrum), by running sums along rows, then columns.
 fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
-    let r = radius as isize;
-    let n = size as isize;
-    let window = (2 * radius + 1) as f64;
-    // Sums in f64: a spectrum spans many orders of magnitude, and an f32 running sum that has
-    // passed the huge bins near DC would swamp the small ones after it.
-    let pass = |input: &[f32], rows: bool| -> Vec<f32> {
-        let at = |line: usize, i: isize| {
-            let i = i.rem_euclid(n) as usize;
-            f64::from(if rows {
-                input[line * size + i]
-            } else {
-                input[i * size + line]
-            })
-        };
-        let mut out = vec![0.0f32; input.len()];
-        for line in 0..size {
-            let mut sum: f64 = (-r..=r).map(|i| at(line, i)).sum();
-            for i in 0..n {
-                let index = if rows {
-                    line * size + i as usize
-                } else {
-                    i as usize * size + line
-                };
-                out[index] = (sum / window) as f32;
-                sum += at(line, i + r + 1) - at(line, i - r);
-            }
-        }
-        out
-    };
-    pass(&pass(values, true), false)
+    // Rows, then columns as the rows of the transposed array.
+    let mut rows = vec![0.0f32; values.len()];
+    let mut line = vec![0.0f64; size + 2 * radius];
+    for (input, output) in values.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
+        circular_line_mean(input, output, radius, &mut line);
+    }
+    let mut columns = vec![0.0f32; values.len()];
+    transpose::transpose(&rows, &mut columns, size, size);
+    for (input, output) in columns.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
+        circular_line_mean(input, output, radius, &mut line);
+    }
+    transpose::transpose(&rows, &mut columns, size, size);
+    columns
 }
 
+/// The mean over `2r + 1` neighbours of every sample of a line that wraps around, by a running
+/// sum in f64 (a spectrum spans many orders of magnitude, and an f32 running sum that has passed
+/// the huge bins near DC would swamp the small ones after it). `line` is scratch: the input with
+/// `r` wrapped samples on either side, so the running sum needs no index arithmetic.
+fn circular_line_mean(input: &[f32], output: &mut [f32], radius: usize, line: &mut [f64]) {
+    let size = input.len();
+    let window = (2 * radius + 1) as f64;
+    for (i, slot) in line.iter_mut().enumerate() {
+        *slot = f64::from(input[(i + size - radius % size) % size]);
+    }
+    let mut sum: f64 = line[..2 * radius + 1].iter().sum();
+    for (i, out) in output.iter_mut().enumerate() {
+        *out = (sum / window) as f32;
+        if i + 1 < size {
+            sum += line[i + 2 * radius + 1] - line[i];
+        }
+    }
+}
+
+#[cfg(test)]
 /// Circular cross-correlation of a `size × size` array with a pattern whose conjugate spectrum
 /// is `pattern_conj`: `out[s] = Σ a[p + s] · pattern[p]`.
 pub fn correlate(fft: &Fft2, a: &[f32], pattern_conj: &[Complex<f32>]) -> Vec<f32> {
