@@ -10,12 +10,15 @@
 //!    in all 8 orientations of the square (mirror, 90° turns, transposes); the correlation peak's
 //!    z-score ranks the hypotheses and its position gives the translation.
 //! 4. The best hypotheses are Viterbi-decoded as found, then the best few again after polishing
-//!    their lattice to 0.05 % (unless its first, coarsest round shows no mark); at most [`MAX_DECODES`] in all. The first whose payload passes the
-//!    version and check bits is the detection.
+//!    their lattice to 0.05 % (unless its first, coarsest round shows no mark); at most
+//!    [`MAX_DECODES`] in all. The first whose payload passes the version and check bits is the
+//!    detection.
 //!
 //! False positives: a hypothesis decoded from an unmarked image passes by chance with
 //! p = 2⁻²⁴ (see `payload`); at most [`MAX_DECODES`] are decoded per image, so the chance that an
 //! unmarked image is reported marked is at most 8 · 2⁻²⁴ ≈ 4.8·10⁻⁷.
+
+use std::sync::OnceLock;
 
 use super::fold::fold;
 use super::grid::{canonical_size, MIN_DETECT_SIDE};
@@ -99,10 +102,12 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
     };
     let high = listening_plane(&Plane::luma(image).resized(cw, ch));
     let pattern = Pattern::new();
-    let pilot = PilotSearch::new(&pattern.pilot_tile());
+    // The pilot is the same for every image: its oriented spectra are computed once.
+    static PILOT: OnceLock<PilotSearch> = OnceLock::new();
+    let pilot = PILOT.get_or_init(|| PilotSearch::new(&pattern.pilot_tile()));
 
     // Most images reach the checker without geometric changes: try the untouched grid first.
-    let untouched = best_orientation(&high, Lattice::zoomed(1.0), &pilot, None, 1);
+    let untouched = best_orientation(&high, Lattice::zoomed(1.0), pilot, None, 1);
     if let Some(untouched) = untouched.as_ref().filter(|h| h.z >= Z_GATE) {
         let mut analysis = Analysis {
             strongest_z: untouched.z,
@@ -118,7 +123,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         .chain(
             lattice::candidates(&high)
                 .into_iter()
-                .filter_map(|lattice| best_orientation(&high, lattice, &pilot, None, 1)),
+                .filter_map(|lattice| best_orientation(&high, lattice, pilot, None, 1)),
         )
         .collect();
     hypotheses.sort_by(|x, y| y.z.total_cmp(&x.z));
@@ -148,7 +153,7 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
         .filter(|h| h.z >= Z_GATE)
         .take(polish_budget)
     {
-        let Some(polished) = polish(&high, hypothesis, &pilot) else {
+        let Some(polished) = polish(&high, hypothesis, pilot) else {
             continue;
         };
         analysis.strongest_z = analysis.strongest_z.max(polished.z);

@@ -3,10 +3,11 @@
 //! tile shows as a grid of peaks.
 //!
 //! Beyond the untouched grid (which the detector tries first and on its own: most images reach
-//! a checker without geometric changes), two kinds of hypotheses: a scan over square lattices (zoom × rotation) that sums the
-//! autocorrelation at the first [`HARMONICS`] multiples of both lattice vectors, which finds
-//! crops, rotations and their combinations with downscaling and JPEG even where the mark is
-//! weak; and pairs of the strongest single peaks, which also cover aspect changes and shears.
+//! a checker without geometric changes), two kinds of hypotheses: a scan over square lattices
+//! (zoom × rotation) that sums the autocorrelation at the first [`HARMONICS`] multiples of both
+//! lattice vectors, which finds crops, rotations and their combinations with downscaling and
+//! JPEG even where the mark is weak; and pairs of the strongest single peaks, which also cover
+//! aspect changes and shears.
 //! A wide image's autocorrelation averages the power spectra of windows along its long side.
 
 use super::pattern::TILE;

@@ -69,13 +69,6 @@ impl PilotSearch {
         self.fft.process(&mut spectrum, false);
         // (z, orientation, offset in the correlation of the fold with the oriented pilot)
         let mut best: Option<(f32, Orientation, usize)> = None;
-        let mut consider = |orientation: Orientation, corr: &mut dyn Iterator<Item = f32>| {
-            let (z, peak) = peak_z(corr)?;
-            if best.is_none_or(|b| z > b.0) {
-                best = Some((z, orientation, peak));
-            }
-            Some(())
-        };
         for pair in orientations.chunks(2) {
             // Two real correlations in one inverse transform: the first in the real part, the
             // second (times i) in the imaginary part.
@@ -93,9 +86,9 @@ impl PilotSearch {
                     .collect(),
             };
             self.fft.process(&mut data, true);
-            consider(pair[0], &mut data.iter().map(|c| c.re))?;
+            keep_best(&mut best, pair[0], data.iter().map(|c| c.re));
             if let [_, b] = pair {
-                consider(*b, &mut data.iter().map(|c| c.im))?;
+                keep_best(&mut best, *b, data.iter().map(|c| c.im));
             }
         }
         let (z, orientation, t) = best?;
@@ -122,8 +115,21 @@ impl PilotSearch {
     }
 }
 
+/// Replaces `best` with this orientation's (z, orientation, peak offset) if its z-score is higher.
+fn keep_best(
+    best: &mut Option<(f32, Orientation, usize)>,
+    orientation: Orientation,
+    corr: impl Iterator<Item = f32>,
+) {
+    if let Some((z, peak)) = peak_z(corr) {
+        if best.is_none_or(|b| z > b.0) {
+            *best = Some((z, orientation, peak));
+        }
+    }
+}
+
 /// The z-score of a correlation's maximum over all its offsets, and where it is.
-fn peak_z(corr: &mut dyn Iterator<Item = f32>) -> Option<(f32, usize)> {
+fn peak_z(corr: impl Iterator<Item = f32>) -> Option<(f32, usize)> {
     let (mut sum, mut sum2, mut n) = (0.0f64, 0.0f64, 0usize);
     let mut peak: Option<(usize, f32)> = None;
     for (i, c) in corr.enumerate() {
@@ -185,7 +191,7 @@ mod tests {
         (0..8)
             .map(|o| {
                 let corr = correlate(&fft, &orient(folded, o), &conj);
-                peak_z(&mut corr.into_iter()).unwrap()
+                peak_z(corr.into_iter()).unwrap()
             })
             .collect()
     }

@@ -47,9 +47,10 @@ impl Fft2 {
     }
 }
 
-/// `to` = `from` transposed (the `transpose` crate's cache-friendly tiling: a 512 × 512 complex
-/// array is 2 MiB, and a naive or fixed-block walk misses on every write).
-fn transpose(from: &[Complex<f32>], to: &mut [Complex<f32>], width: usize, height: usize) {
+/// `to` = `from` (`height` rows of `width`) transposed, by the `transpose` crate's cache-friendly
+/// tiling: a 512 × 512 complex array is 2 MiB, and a naive or fixed-block walk misses on every
+/// write.
+fn transpose<T: Copy>(from: &[T], to: &mut [T], width: usize, height: usize) {
     transpose::transpose(from, to, width, height);
 }
 
@@ -103,11 +104,11 @@ fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
         circular_line_mean(input, output, radius, &mut line);
     }
     let mut columns = vec![0.0f32; values.len()];
-    transpose::transpose(&rows, &mut columns, size, size);
+    transpose(&rows, &mut columns, size, size);
     for (input, output) in columns.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
         circular_line_mean(input, output, radius, &mut line);
     }
-    transpose::transpose(&rows, &mut columns, size, size);
+    transpose(&rows, &mut columns, size, size);
     columns
 }
 
