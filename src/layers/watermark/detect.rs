@@ -20,6 +20,7 @@
 
 use std::sync::OnceLock;
 
+use super::cpu::dispatch_avx2;
 use super::fold::fold;
 use super::grid::{canonical_size, MIN_DETECT_SIDE};
 use super::lattice::{self, Lattice};
@@ -176,12 +177,19 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
 fn listening_plane(luma: &Plane) -> Plane {
     let high = luma.high_pass();
     let activity = visibility::activity(&high);
-    let floor2 = NORMALISE_FLOOR * NORMALISE_FLOOR;
-    let data = high
-        .data
-        .iter()
-        .zip(&activity.data)
-        .map(|(&v, &a)| {
+    Plane {
+        width: luma.width,
+        height: luma.height,
+        data: listening_weighted(&high.data, &activity.data),
+    }
+}
+
+dispatch_avx2! {
+    /// The high-passed samples weighted by their local activity, for [`listening_plane`].
+    fn listening_weighted(high: &[f32], activity: &[f32]) -> Vec<f32> {
+        let floor2 = NORMALISE_FLOOR * NORMALISE_FLOOR;
+        let mut out = vec![0.0f32; high.len()];
+        for ((o, &v), &a) in out.iter_mut().zip(high).zip(activity) {
             // The mark's expected amplitude over a power of the host's local activity (the
             // noise the mark fights): between a plain local normalisation (power 1) and the
             // matched filter (power 2), which over-trusts smooth areas once JPEG has quantised
@@ -190,13 +198,9 @@ fn listening_plane(luma: &Plane) -> Plane {
             let root = energy.sqrt();
             // energy^(WEIGHT_POWER / 2) = energy^0.75, without powf.
             let weight = visibility::texture(a) / (root * root.sqrt());
-            (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP)
-        })
-        .collect();
-    Plane {
-        width: luma.width,
-        height: luma.height,
-        data,
+            *o = (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP);
+        }
+        out
     }
 }
 
@@ -338,6 +342,17 @@ mod tests {
             "{quiet} vs {busy}"
         );
         assert!(plane.data.iter().all(|v| v.abs() <= NORMALISE_CLIP));
+    }
+
+    #[test]
+    fn the_avx2_and_baseline_listening_weights_agree_bit_for_bit() {
+        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        let high: Vec<f32> = test_samples(1003, 1).iter().map(|v| v - 128.0).collect();
+        let activity: Vec<f32> = test_samples(1003, 2).iter().map(|v| v / 20.0).collect();
+        assert_eq!(
+            portable_only(|| listening_weighted(&high, &activity)),
+            listening_weighted(&high, &activity)
+        );
     }
 
     /// A deterministic textured test picture.

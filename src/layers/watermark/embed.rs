@@ -4,6 +4,7 @@
 
 use image::DynamicImage;
 
+use super::cpu::dispatch_avx2;
 use super::grid::{canonical_size, CANONICAL, MIN_SIDE};
 use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
@@ -53,8 +54,10 @@ pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(),
     let mut residual = visibility::mask(&luma);
     for (y, row) in residual.data.chunks_exact_mut(cw).enumerate() {
         let tile_row = &tile[(y % TILE) * TILE..][..TILE];
-        for (x, value) in row.iter_mut().enumerate() {
-            *value *= tile_row[x % TILE];
+        for (values, chips) in row.chunks_mut(TILE).zip(std::iter::repeat(tile_row)) {
+            for (value, chip) in values.iter_mut().zip(chips) {
+                *value *= chip;
+            }
         }
     }
     let rms = (residual.data.iter().map(|v| v * v).sum::<f32>() / residual.data.len() as f32)
@@ -72,8 +75,8 @@ fn add_to_colour(image: &mut DynamicImage, residual: &Plane) -> Result<(), Water
     match image {
         DynamicImage::ImageLuma8(b) => add_u8(b, 1, 1, r),
         DynamicImage::ImageLumaA8(b) => add_u8(b, 2, 1, r),
-        DynamicImage::ImageRgb8(b) => add_u8(b, 3, 3, r),
-        DynamicImage::ImageRgba8(b) => add_u8(b, 4, 3, r),
+        DynamicImage::ImageRgb8(b) => add_rgb8(b, r),
+        DynamicImage::ImageRgba8(b) => add_rgba8(b, r),
         DynamicImage::ImageLuma16(b) => add_u16(b, 1, 1, r),
         DynamicImage::ImageLumaA16(b) => add_u16(b, 2, 1, r),
         DynamicImage::ImageRgb16(b) => add_u16(b, 3, 3, r),
@@ -85,6 +88,21 @@ fn add_to_colour(image: &mut DynamicImage, residual: &Plane) -> Result<(), Water
     Ok(())
 }
 
+dispatch_avx2! {
+    /// [`add_u8`] for packed RGB, the common case (vectorised with AVX2 where the CPU has it).
+    fn add_rgb8(raw: &mut [u8], residual: &[f32]) {
+        add_u8(raw, 3, 3, residual)
+    }
+}
+
+dispatch_avx2! {
+    /// [`add_u8`] for packed RGBA.
+    fn add_rgba8(raw: &mut [u8], residual: &[f32]) {
+        add_u8(raw, 4, 3, residual)
+    }
+}
+
+#[inline(always)]
 fn add_u8(raw: &mut [u8], channels: usize, colour: usize, residual: &[f32]) {
     for (pixel, &d) in raw.chunks_exact_mut(channels).zip(residual) {
         for c in &mut pixel[..colour] {
@@ -107,6 +125,28 @@ fn add_f32(raw: &mut [f32], channels: usize, colour: usize, residual: &[f32]) {
     for (pixel, &d) in raw.chunks_exact_mut(channels).zip(residual) {
         for c in &mut pixel[..colour] {
             *c += d / 255.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::watermark::cpu::{portable_only, test_samples};
+
+    #[test]
+    fn the_avx2_and_baseline_additions_agree_bit_for_bit() {
+        // Residuals that push samples past both ends of the range, and every byte value.
+        let residual: Vec<f32> = test_samples(1001, 9)
+            .iter()
+            .map(|v| v / 4.0 - 32.0)
+            .collect();
+        for (channels, add) in [(3, add_rgb8 as fn(&mut [u8], &[f32])), (4, add_rgba8)] {
+            let pixels: Vec<u8> = (0..channels * 1001).map(|i| (i * 7) as u8).collect();
+            let (mut portable, mut dispatched) = (pixels.clone(), pixels);
+            portable_only(|| add(&mut portable, &residual));
+            add(&mut dispatched, &residual);
+            assert_eq!(portable, dispatched);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! sampling along a row of lattice positions runs eight lanes at a time where the CPU has AVX2,
 //! with a scalar loop computing exactly the same values elsewhere.
 
+use super::cpu::has_avx2;
 use super::lattice::Lattice;
 use super::pattern::TILE;
 use super::plane::Plane;
@@ -107,7 +108,7 @@ impl<'a> Sampler<'a> {
             plane,
             x_end: plane.width.saturating_sub(1) as f32,
             y_end: plane.height.saturating_sub(1) as f32,
-            simd: fits && avx2(),
+            simd: fits && has_avx2(),
         }
     }
 
@@ -230,18 +231,6 @@ impl<'a> Sampler<'a> {
         for (i, slot) in out.iter_mut().enumerate().skip(blocks * 8) {
             *slot = self.sample(start, step, first + i);
         }
-    }
-}
-
-/// Whether this CPU runs the vector kernel.
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

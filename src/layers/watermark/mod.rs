@@ -10,6 +10,7 @@
 //! aspect change from the autocorrelation of the tile lattice and the translation and mirroring
 //! from the pilot. See [`embed`] and [`detect`] for the two halves.
 
+mod cpu;
 mod embed;
 mod evidence;
 mod fold;

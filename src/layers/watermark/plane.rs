@@ -6,6 +6,8 @@ use fast_image_resize::pixels::F32;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 
+use super::cpu::dispatch_avx2;
+
 /// A row-major plane of `f32` samples on the 0–255 scale.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plane {
@@ -29,8 +31,8 @@ impl Plane {
         let (width, height) = (image.width() as usize, image.height() as usize);
         let data = match image {
             DynamicImage::ImageLuma8(buffer) => buffer.as_raw().iter().map(|&v| v as f32).collect(),
-            DynamicImage::ImageRgb8(buffer) => rgb_luma(buffer.as_raw(), 3, 1.0),
-            DynamicImage::ImageRgba8(buffer) => rgb_luma(buffer.as_raw(), 4, 1.0),
+            DynamicImage::ImageRgb8(buffer) => rgb8_luma(buffer.as_raw()),
+            DynamicImage::ImageRgba8(buffer) => rgba8_luma(buffer.as_raw()),
             DynamicImage::ImageLumaA8(buffer) => buffer
                 .as_raw()
                 .chunks_exact(2)
@@ -59,48 +61,87 @@ impl Plane {
         if (width, height) == (self.width, self.height) {
             return self.clone();
         }
-        let source: Vec<F32> = self.data.iter().map(|&v| F32::new(v)).collect();
         let mut out = Plane::new(width, height);
-        let (Ok(source), Ok(mut target)) = (
-            TypedImageRef::new(self.width as u32, self.height as u32, &source),
-            TypedImage::<F32>::from_pixels(
+        // The resizer reads and writes the planes' own samples (viewed as bytes), no copies.
+        let resized = match (
+            TypedImageRef::<F32>::from_buffer(
+                self.width as u32,
+                self.height as u32,
+                bytemuck::cast_slice(&self.data),
+            ),
+            TypedImage::<F32>::from_buffer(
                 width as u32,
                 height as u32,
-                vec![F32::new(0.0); width * height],
+                bytemuck::cast_slice_mut(&mut out.data),
             ),
-        ) else {
-            return out;
-        };
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-        if Resizer::new()
-            .resize_typed(&source, &mut target, &options)
-            .is_ok()
-        {
-            for (o, p) in out.data.iter_mut().zip(target.pixels()) {
-                *o = p.0;
+        ) {
+            (Ok(source), Ok(mut target)) => {
+                let options =
+                    ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+                Resizer::new()
+                    .resize_typed(&source, &mut target, &options)
+                    .is_ok()
             }
+            _ => false,
+        };
+        if !resized {
+            out.data.fill(0.0);
         }
         out
     }
 
-    /// The mean over a `(2r+1)²` window, edges clamped; running sums along rows, then down
-    /// columns a whole row at a time (contiguous, so it vectorises), O(1) per sample.
+    /// The mean over a `(2r+1)²` window, edges clamped: shifted copies of each row added as
+    /// slices, then a running sum down the columns a whole row at a time (both contiguous, so
+    /// they vectorise).
     pub fn box_mean(&self, radius: usize) -> Plane {
-        let (w, h) = (self.width, self.height);
+        box_mean(self, radius)
+    }
+
+    /// The plane minus its 5×5 local mean: keeps the watermark's band, drops most of the image.
+    pub fn high_pass(&self) -> Plane {
+        let mean = self.box_mean(2);
+        let data = self
+            .data
+            .iter()
+            .zip(&mean.data)
+            .map(|(v, m)| v - m)
+            .collect();
+        Plane {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+}
+
+dispatch_avx2! {
+    /// [`Plane::box_mean`].
+    fn box_mean(plane: &Plane, radius: usize) -> Plane {
+        let (w, h) = (plane.width, plane.height);
         let mut out = Plane::new(w, h);
         if w == 0 || h == 0 {
             return out;
         }
         let r = radius as isize;
         let window = (2 * radius + 1) as f32;
-        // Horizontal sums of every row.
+        // Horizontal sums of every row: inside, the 2r + 1 shifted copies of the row added as
+        // whole slices (vectorised; a running sum would be one dependent add per sample); at
+        // the ends, where the window reaches past the row and takes the clamped edge sample, one
+        // sample at a time.
         let mut rows = vec![0.0f32; w * h];
-        for (line, sums) in self.data.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        for (line, sums) in plane.data.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
             let at = |i: isize| line[i.clamp(0, w as isize - 1) as usize];
-            let mut sum: f32 = (-r..=r).map(at).sum();
-            for (i, slot) in sums.iter_mut().enumerate() {
-                *slot = sum;
-                sum += at(i as isize + r + 1) - at(i as isize - r);
+            for i in (0..radius.min(w)).chain(w.saturating_sub(radius)..w) {
+                sums[i] = (-r..=r).map(|k| at(i as isize + k)).sum();
+            }
+            if w > 2 * radius {
+                let inner = &mut sums[radius..w - radius];
+                inner.copy_from_slice(&line[..w - 2 * radius]);
+                for k in 1..=2 * radius {
+                    for (s, &v) in inner.iter_mut().zip(&line[k..]) {
+                        *s += v;
+                    }
+                }
             }
         }
         // Vertical running sum of those rows.
@@ -125,22 +166,29 @@ impl Plane {
         }
         out
     }
+}
 
-    /// The plane minus its 5×5 local mean: keeps the watermark's band, drops most of the image.
-    pub fn high_pass(&self) -> Plane {
-        let mean = self.box_mean(2);
-        let data = self
-            .data
-            .iter()
-            .zip(&mean.data)
-            .map(|(v, m)| v - m)
-            .collect();
-        Plane {
-            width: self.width,
-            height: self.height,
-            data,
-        }
+dispatch_avx2! {
+    /// BT.601 luma of packed 8-bit RGB.
+    fn rgb8_luma(raw: &[u8]) -> Vec<f32> {
+        luma_u8::<3>(raw)
     }
+}
+
+dispatch_avx2! {
+    /// BT.601 luma of packed 8-bit RGBA (alpha ignored).
+    fn rgba8_luma(raw: &[u8]) -> Vec<f32> {
+        luma_u8::<4>(raw)
+    }
+}
+
+#[inline(always)]
+fn luma_u8<const C: usize>(raw: &[u8]) -> Vec<f32> {
+    let mut out = vec![0.0f32; raw.len() / C];
+    for (o, p) in out.iter_mut().zip(raw.chunks_exact(C)) {
+        *o = 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+    }
+    out
 }
 
 fn rgb_luma<T: Copy + Into<f32>>(raw: &[T], channels: usize, scale: f32) -> Vec<f32> {
@@ -152,6 +200,28 @@ fn rgb_luma<T: Copy + Into<f32>>(raw: &[T], channels: usize, scale: f32) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_avx2_and_baseline_versions_agree_bit_for_bit() {
+        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        let plane = Plane {
+            width: 203,
+            height: 77,
+            data: test_samples(203 * 77, 7),
+        };
+        for radius in [2, 4] {
+            assert_eq!(
+                portable_only(|| plane.box_mean(radius)),
+                plane.box_mean(radius)
+            );
+        }
+        let rgba: Vec<u8> = test_samples(4 * 1001, 3).iter().map(|&v| v as u8).collect();
+        assert_eq!(
+            portable_only(|| rgb8_luma(&rgba[..3 * 1001])),
+            rgb8_luma(&rgba[..3 * 1001])
+        );
+        assert_eq!(portable_only(|| rgba8_luma(&rgba)), rgba8_luma(&rgba));
+    }
 
     #[test]
     fn box_mean_of_a_constant_is_the_constant() {

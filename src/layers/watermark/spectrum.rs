@@ -5,6 +5,8 @@
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use super::cpu::dispatch_avx2;
+
 /// A reusable 2-D FFT of one size.
 pub struct Fft2 {
     width: usize,
@@ -60,6 +62,71 @@ const WHITENING_RADIUS: usize = 4;
 /// structure, such as a screen-door pattern or a grid of text, must not drown the tile's).
 const WHITENING_CLIP: f32 = 8.0;
 
+/// A 2-D FFT of real `size × size` arrays. A real array's spectrum is conjugate-symmetric
+/// (`X(−k) = X(k)*`), so only its columns `0 ..= size/2` are computed: the rows by real-input
+/// FFTs (`realfft`), then those columns; half the work of a complex transform.
+struct RealFft2 {
+    size: usize,
+    rows: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    columns: std::sync::Arc<dyn rustfft::Fft<f32>>,
+}
+
+impl RealFft2 {
+    fn new(size: usize) -> Self {
+        RealFft2 {
+            size,
+            rows: realfft::RealFftPlanner::new().plan_fft_forward(size),
+            columns: FftPlanner::new().plan_fft_forward(size),
+        }
+    }
+
+    /// The columns `kx = 0 ..= size/2` of the spectrum of `values` (row-major), each as one row
+    /// of `size` values indexed by `ky`.
+    fn half_spectrum(&self, values: &[f32]) -> Vec<Complex<f32>> {
+        let (size, half) = (self.size, self.size / 2 + 1);
+        // The real-input FFT uses its input as scratch.
+        let mut input = values.to_vec();
+        let mut rows = vec![Complex::default(); size * half];
+        let mut scratch = vec![
+            Complex::default();
+            self.rows
+                .get_scratch_len()
+                .max(self.columns.get_inplace_scratch_len())
+        ];
+        for (row, out) in input
+            .chunks_exact_mut(size)
+            .zip(rows.chunks_exact_mut(half))
+        {
+            self.rows
+                .process_with_scratch(row, out, &mut scratch)
+                .expect("buffers sized for the plan");
+        }
+        let mut columns = vec![Complex::default(); size * half];
+        transpose(&rows, &mut columns, half, size);
+        self.columns
+            .process_with_scratch(&mut columns, &mut scratch);
+        columns
+    }
+
+    /// The full `size × size` row-major array of a quantity known on the half spectrum's
+    /// columns (as [`RealFft2::half_spectrum`] lays them out) that is even, `v(−k) = v(k)`, as
+    /// the power spectrum and the real part of the transform of a real array are.
+    fn unfold(&self, half_columns: &[f32]) -> Vec<f32> {
+        let (size, half) = (self.size, self.size / 2 + 1);
+        let mut rows = vec![0.0f32; size * half];
+        transpose(half_columns, &mut rows, size, half);
+        let mut full = vec![0.0f32; size * size];
+        for (ky, out) in full.chunks_exact_mut(size).enumerate() {
+            out[..half].copy_from_slice(&rows[ky * half..][..half]);
+            let mirrored = &rows[((size - ky) % size) * half..][..half];
+            for (kx, slot) in out.iter_mut().enumerate().skip(half) {
+                *slot = mirrored[size - kx];
+            }
+        }
+        full
+    }
+}
+
 /// The autocorrelation of `windows` (each `size × size`, row-major) after whitening their
 /// power spectrum locally: every bin is divided by the mean power of its neighbourhood and
 /// clipped. The image's smooth 1/f spectrum becomes flat, so only the bins where a periodic
@@ -69,37 +136,38 @@ const WHITENING_CLIP: f32 = 8.0;
 /// of them and the image's own content is not, so its noise averages down.
 /// Returned with lag (0,0) at index 0 and normalised so that lag 0 is 1.
 pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
-    let fft = Fft2::new(size, size);
-    let mut power = vec![0.0f32; size * size];
+    let fft = RealFft2::new(size);
+    let mut power = vec![0.0f32; size * (size / 2 + 1)];
     for plane in windows {
         let mean = plane.iter().sum::<f32>() / plane.len() as f32;
-        let mut data: Vec<Complex<f32>> =
-            plane.iter().map(|&v| Complex::new(v - mean, 0.0)).collect();
-        fft.process(&mut data, false);
-        for (p, c) in power.iter_mut().zip(&data) {
+        let centred: Vec<f32> = plane.iter().map(|&v| v - mean).collect();
+        for (p, c) in power.iter_mut().zip(fft.half_spectrum(&centred)) {
             *p += c.norm_sqr();
         }
     }
+    let power = fft.unfold(&power);
     let local = circular_box_mean(&power, size, WHITENING_RADIUS);
-    let mut data: Vec<Complex<f32>> = power
+    let whitened: Vec<f32> = power
         .iter()
         .zip(&local)
         .map(|(&p, &l)| {
             let ratio = if l > 0.0 { p / l } else { 0.0 };
-            Complex::new(ratio.min(WHITENING_CLIP), 0.0)
+            ratio.min(WHITENING_CLIP)
         })
         .collect();
-    fft.process(&mut data, true);
-    let zero = data[0].re.max(1e-12);
-    data.iter().map(|c| c.re / zero).collect()
+    // The autocorrelation is the inverse transform of the whitened power. Of a real array, the
+    // (unnormalised) inverse transform is the conjugate of the forward one: same real part.
+    let real: Vec<f32> = fft.half_spectrum(&whitened).iter().map(|c| c.re).collect();
+    let acf = fft.unfold(&real);
+    let zero = acf[0].max(1e-12);
+    acf.iter().map(|v| v / zero).collect()
 }
 
 /// The mean over a `(2r+1)²` neighbourhood of a `size × size` array that wraps around (a
-/// spectrum), by running sums along rows, then columns.
+/// spectrum): along rows, then along columns as the rows of the transposed array.
 fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
-    // Rows, then columns as the rows of the transposed array.
     let mut rows = vec![0.0f32; values.len()];
-    let mut line = vec![0.0f64; size + 2 * radius];
+    let mut line = vec![0.0f32; size + 2 * radius];
     for (input, output) in values.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
         circular_line_mean(input, output, radius, &mut line);
     }
@@ -112,21 +180,27 @@ fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
     columns
 }
 
-/// The mean over `2r + 1` neighbours of every sample of a line that wraps around, by a running
-/// sum in f64 (a spectrum spans many orders of magnitude, and an f32 running sum that has passed
-/// the huge bins near DC would swamp the small ones after it). `line` is scratch: the input with
-/// `r` wrapped samples on either side, so the running sum needs no index arithmetic.
-fn circular_line_mean(input: &[f32], output: &mut [f32], radius: usize, line: &mut [f64]) {
-    let size = input.len();
-    let window = (2 * radius + 1) as f64;
-    for (i, slot) in line.iter_mut().enumerate() {
-        *slot = f64::from(input[(i + size - radius % size) % size]);
-    }
-    let mut sum: f64 = line[..2 * radius + 1].iter().sum();
-    for (i, out) in output.iter_mut().enumerate() {
-        *out = (sum / window) as f32;
-        if i + 1 < size {
-            sum += line[i + 2 * radius + 1] - line[i];
+dispatch_avx2! {
+    /// The mean over `2r + 1` neighbours of every sample of a line that wraps around. `line` is
+    /// scratch: the input with `r` wrapped samples on either side, so each mean is a sum of
+    /// `2r + 1` shifted copies of it, added as whole slices (vectorised). Each mean is its own
+    /// short sum: a spectrum spans many orders of magnitude, and a running sum that has passed
+    /// the huge bins near DC would swamp the small ones after it.
+    fn circular_line_mean(input: &[f32], output: &mut [f32], radius: usize, line: &mut [f32]) {
+        let size = input.len();
+        let r = radius.min(size);
+        line[..r].copy_from_slice(&input[size - r..]);
+        line[r..r + size].copy_from_slice(input);
+        line[r + size..r + size + r].copy_from_slice(&input[..r]);
+        output.copy_from_slice(&line[..size]);
+        for k in 1..=2 * r {
+            for (o, &v) in output.iter_mut().zip(&line[k..k + size]) {
+                *o += v;
+            }
+        }
+        let scale = 1.0 / (2 * r + 1) as f32;
+        for o in output.iter_mut() {
+            *o *= scale;
         }
     }
 }
@@ -173,6 +247,58 @@ mod tests {
             .max_by(|&a, &b| corr[a].total_cmp(&corr[b]))
             .unwrap();
         assert_eq!((best / size, best % size), (3, 5));
+    }
+
+    #[test]
+    fn the_real_transform_gives_the_complex_transforms_power_and_real_part() {
+        let size = 32;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let values: Vec<f32> = (0..size * size)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 20) as f32 - 8.0
+            })
+            .collect();
+        let mut complex: Vec<Complex<f32>> = values.iter().map(|&v| Complex::new(v, 0.0)).collect();
+        Fft2::new(size, size).process(&mut complex, false);
+        let real = RealFft2::new(size);
+        let half = real.half_spectrum(&values);
+        let power = real.unfold(&half.iter().map(|c| c.norm_sqr()).collect::<Vec<_>>());
+        let re = real.unfold(&half.iter().map(|c| c.re).collect::<Vec<_>>());
+        for (i, c) in complex.iter().enumerate() {
+            let scale = c.norm_sqr().max(1.0);
+            assert!(
+                (power[i] - c.norm_sqr()).abs() <= 1e-4 * scale,
+                "power at {i}"
+            );
+            assert!(
+                (re[i] - c.re).abs() <= 1e-3 * scale.sqrt(),
+                "real part at {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_avx2_and_baseline_whitening_agree_bit_for_bit() {
+        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        // A steep spectrum: huge values beside small ones, as near DC.
+        let values: Vec<f32> = test_samples(64 * 64, 11)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * v * (1.0 + 1e6 / (1.0 + (i % 64) as f32)))
+            .collect();
+        let both = |radius| {
+            (
+                portable_only(|| circular_box_mean(&values, 64, radius)),
+                circular_box_mean(&values, 64, radius),
+            )
+        };
+        for radius in [1, 4] {
+            let (portable, dispatched) = both(radius);
+            assert_eq!(portable, dispatched);
+        }
     }
 
     #[test]

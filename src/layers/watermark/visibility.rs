@@ -27,6 +27,7 @@ pub const FLOOR: f32 = 0.16;
 const CEILING: f32 = 1.7;
 
 /// The texture mask for a local activity.
+#[inline(always)]
 pub fn texture(activity: f32) -> f32 {
     (activity / ACTIVITY_REFERENCE).clamp(FLOOR, CEILING)
 }

@@ -1,0 +1,74 @@
+//! Runtime CPU dispatch for the watermark's hot loops. The crate is built for baseline x86-64,
+//! where the compiler vectorises with SSE2, four `f32` lanes at a time; on a CPU with AVX2 the
+//! same Rust code, compiled a second time with AVX2 enabled, runs eight. Both versions perform
+//! the same IEEE operations in the same order in every lane (Rust never fuses a multiply and an
+//! add on its own), so their results are bit-identical.
+
+/// Whether this CPU has AVX2 (the standard library caches the answer).
+pub(super) fn has_avx2() -> bool {
+    #[cfg(test)]
+    if PORTABLE_ONLY.with(std::cell::Cell::get) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Defines a function whose body runs compiled for AVX2 when the CPU has it and for the
+/// baseline otherwise. Concrete signatures only (no generics); the body should be plain loops
+/// over slices, which are inlined into both versions.
+macro_rules! dispatch_avx2 {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn portable($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            if $crate::layers::watermark::cpu::has_avx2() {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    portable($($arg),*)
+                }
+                // SAFETY: the CPU has AVX2, checked just above.
+                return unsafe { avx2($($arg),*) };
+            }
+            portable($($arg),*)
+        }
+    };
+}
+pub(super) use dispatch_avx2;
+
+#[cfg(test)]
+thread_local! {
+    static PORTABLE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` on this thread with the AVX2 versions switched off, so tests can check that both
+/// versions give the same bits (on a CPU without AVX2 both sides are the baseline).
+#[cfg(test)]
+pub(super) fn portable_only<T>(f: impl FnOnce() -> T) -> T {
+    PORTABLE_ONLY.with(|flag| flag.set(true));
+    let out = f();
+    PORTABLE_ONLY.with(|flag| flag.set(false));
+    out
+}
+
+/// Deterministic test samples: `n` values in `0 .. 256`, with `seed` choosing the sequence.
+#[cfg(test)]
+pub(super) fn test_samples(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 16) as f32
+        })
+        .collect()
+}
