@@ -38,8 +38,8 @@ impl Plane {
                 .chunks_exact(2)
                 .map(|p| p[0] as f32)
                 .collect(),
-            DynamicImage::ImageRgb16(buffer) => rgb_luma(buffer.as_raw(), 3, 255.0 / 65535.0),
-            DynamicImage::ImageRgba16(buffer) => rgb_luma(buffer.as_raw(), 4, 255.0 / 65535.0),
+            DynamicImage::ImageRgb16(buffer) => rgb_luma::<_, 3>(buffer.as_raw(), 255.0 / 65535.0),
+            DynamicImage::ImageRgba16(buffer) => rgb_luma::<_, 4>(buffer.as_raw(), 255.0 / 65535.0),
             other => {
                 let rgb = other.to_rgb32f();
                 rgb.as_raw()
@@ -171,30 +171,25 @@ dispatch_avx2! {
 dispatch_avx2! {
     /// BT.601 luma of packed 8-bit RGB.
     fn rgb8_luma(raw: &[u8]) -> Vec<f32> {
-        luma_u8::<3>(raw)
+        rgb_luma::<_, 3>(raw, 1.0)
     }
 }
 
 dispatch_avx2! {
     /// BT.601 luma of packed 8-bit RGBA (alpha ignored).
     fn rgba8_luma(raw: &[u8]) -> Vec<f32> {
-        luma_u8::<4>(raw)
+        rgb_luma::<_, 4>(raw, 1.0)
     }
 }
 
+/// BT.601 luma of packed pixels with `C` channels (alpha, if any, ignored), times `scale`.
 #[inline(always)]
-fn luma_u8<const C: usize>(raw: &[u8]) -> Vec<f32> {
+fn rgb_luma<T: Copy + Into<f32>, const C: usize>(raw: &[T], scale: f32) -> Vec<f32> {
     let mut out = vec![0.0f32; raw.len() / C];
     for (o, p) in out.iter_mut().zip(raw.chunks_exact(C)) {
-        *o = 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+        *o = scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into());
     }
     out
-}
-
-fn rgb_luma<T: Copy + Into<f32>>(raw: &[T], channels: usize, scale: f32) -> Vec<f32> {
-    raw.chunks_exact(channels)
-        .map(|p| scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into()))
-        .collect()
 }
 
 #[cfg(test)]
