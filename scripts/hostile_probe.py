@@ -259,7 +259,7 @@ class Server:
         self.exited_at = None
         with open(self.out_path, "wb") as out, open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [binary, "serve", "--listen", "127.0.0.1:0", "--token", TOKEN],
+                [binary, "serve", "--dev", "--listen", "127.0.0.1:0", "--token", TOKEN],
                 stdout=out, stderr=log, stdin=subprocess.DEVNULL, env=env,
                 preexec_fn=cap_memory(SERVER_AS),
             )

@@ -22,6 +22,7 @@ use crate::layers::{generator_metadata, stealth_metadata, watermark, xmp, Input}
 use crate::limits::Limits;
 use crate::registry::evidence::{self as registry_evidence, Recovered};
 use crate::registry::Registry;
+use crate::schema_version::{require_fields, SchemaVersion};
 use crate::verdict::{decide, Evidence, Layer, Trust, Verdict};
 
 /// How images are checked.
@@ -110,8 +111,10 @@ fn read_anchor_file(path: &Path) -> Result<String, TrustAnchorError> {
 }
 
 /// The result of checking one image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// The version of this schema (`synthmark schema check|stamp` prints the current one).
+    pub schema_version: SchemaVersion,
     /// The file checked (`-` for standard input, absent for bytes checked in memory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -148,10 +151,20 @@ pub struct Report {
 }
 
 impl Report {
+    /// The JSON Schema of a serialised report (draft 2020-12), generated from this type:
+    /// what `check --format json` prints an array of, and `/v1/check` answers.
+    pub fn json_schema() -> serde_json::Value {
+        let mut schema = schemars::schema_for!(Report);
+        // Always present, `null` without credentials: required, and still nullable.
+        require_fields(&mut schema, &["trust"]);
+        serde_json::to_value(schema).expect("a schema is JSON")
+    }
+
     /// A report for a file that could not be checked.
     pub fn error(path: Option<String>, reason: impl Into<String>) -> Self {
         let reason = reason.into();
         Report {
+            schema_version: SchemaVersion,
             path,
             verdict: Verdict::Error,
             explanation: explain(Grounds {
@@ -282,6 +295,7 @@ impl Checker {
             }
         }
         let mut report = Report {
+            schema_version: SchemaVersion,
             path,
             verdict: decision.verdict,
             explanation: String::new(),

@@ -43,6 +43,7 @@ mod limits;
 mod pixels;
 mod recode;
 pub mod registry;
+mod schema_version;
 #[cfg(feature = "server")]
 pub mod server;
 mod source_type;
@@ -51,10 +52,13 @@ mod verdict;
 
 pub use allocator::tune_for_images;
 pub use atomic_file::{write as write_atomically, Existing};
+/// The signature algorithm of a signing certificate (what [`ExternalSigner::sign`] is asked for).
+pub use c2pa::SigningAlg;
 pub use check::{CheckOptions, Checker, Report, TrustAnchorError};
 pub use format::{read_image_file, Format, FormatError, MAX_IMAGE_BYTES};
 pub use identity::{
-    DevIdentity, IdentityError, IdentityPaths, KeyAlgorithm, KeyFilePermissions, SigningIdentity,
+    DevIdentity, ExternalSigner, IdentityError, IdentityPaths, KeyAlgorithm, KeyFilePermissions,
+    KeySelector, KeySource, Pkcs11Config, Secret, SignerCommand, SigningIdentity, TokenSelector,
 };
 pub use layers::c2pa::detect::{SignerInfo, TimestampInfo};
 pub use layers::c2pa::embed::{Involvement, SoftwareAgent};
@@ -69,9 +73,10 @@ pub use layers::xmp::{read_digital_source_type, XmpError};
 pub use limits::{Limits, MAX_PIXELS};
 pub use pixels::{decode as decode_image, probe, DecodeError, ImageInfo};
 pub use registry::evidence::Recovered;
+pub use schema_version::{SchemaVersion, SCHEMA_VERSION};
 pub use stamp::{
-    OptionsError, Quality, Reencoding, StaleFile, StampError, StampOptions, StampWarning, Stamped,
-    Stamper, StamperConfig, WatermarkOptions, MAX_STRENGTH,
+    OptionsError, Quality, Reencoding, StaleFile, StampError, StampOptions, StampRecord,
+    StampStatus, StampWarning, Stamped, Stamper, StamperConfig, WatermarkOptions, MAX_STRENGTH,
 };
 pub use verdict::{decide, Decision, Evidence, Finding, Layer, Trust, Verdict, REGISTRY_AMBIGUOUS};
 

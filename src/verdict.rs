@@ -10,7 +10,9 @@ use std::fmt;
 use serde::Serialize;
 
 /// The answer for one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Verdict {
@@ -38,7 +40,21 @@ impl Verdict {
         }
     }
 
-    /// True for verdicts that make `check` exit non-zero.
+    /// Every verdict, in the order of the table in the README.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::LabelledAi,
+        Verdict::UnlabelledAi,
+        Verdict::NoSignal,
+        Verdict::Tampered,
+        Verdict::Error,
+    ];
+
+    /// The verdict named `name` (as [`Verdict::as_str`] prints it).
+    pub fn parse(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
+    /// True for verdicts that make `check` exit non-zero by default.
     pub fn is_failure(self) -> bool {
         matches!(self, Verdict::Tampered | Verdict::Error)
     }
@@ -51,7 +67,7 @@ impl fmt::Display for Verdict {
 }
 
 /// How far the signing credential can be trusted, independent of integrity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Trust {
@@ -84,7 +100,9 @@ impl fmt::Display for Trust {
 }
 
 /// The marking layer a piece of evidence comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Layer {
@@ -117,7 +135,7 @@ impl Layer {
 }
 
 /// What kind of observation a piece of evidence is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Finding {
@@ -140,9 +158,8 @@ pub enum Finding {
     /// untrusted or expired, its DID cannot be resolved offline (`code`). Not about the content.
     IdentityFinding,
     /// Validating an ingredient's manifest now found a failure (`code`). An integrity code
-    /// means the provenance chain was altered after signing (see
-    /// [`Evidence::is_integrity_failure`]); a trust or identity code about the ingredient's
-    /// signer is informational.
+    /// means the provenance chain was altered after signing (the verdict is then tampered); a
+    /// trust or identity code about the ingredient's signer is informational.
     IngredientFailure,
     /// A manifest store is embedded but cannot be parsed.
     Unreadable,
@@ -172,7 +189,7 @@ pub enum Finding {
 pub const REGISTRY_AMBIGUOUS: &str = "registry.ambiguous";
 
 /// One observation by one layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub layer: Layer,
     pub finding: Finding,

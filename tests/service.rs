@@ -85,12 +85,14 @@ impl Server {
         }
     }
 
-    /// A real `synthmark serve` process with an SQLite registry of its own.
+    /// A real `synthmark serve` process with an SQLite registry of its own, signing with the
+    /// development identity (`--dev`: tokens without a certificate are refused otherwise).
     fn process() -> Server {
         let home = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
             .args([
                 "serve",
+                "--dev",
                 "--listen",
                 "127.0.0.1:0",
                 "--token",

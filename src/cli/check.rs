@@ -9,20 +9,29 @@ use synthmark::{CheckOptions, Checker, Report, Verdict};
 
 use super::batch::{self, Progress};
 use super::flags::TrustArgs;
-use super::inputs;
+use super::inputs::{self, FilesFrom};
 use super::registry::{self, RegistryArgs};
 use super::{Global, Outcome, OutputFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Images or directories (searched recursively); `-` reads one image from standard input.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "files_from", value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     #[command(flatten)]
+    files_from: FilesFrom,
+    #[command(flatten)]
     trust: TrustArgs,
-    /// Output format.
+    /// Output format. ndjson prints each file's report as soon as it and those before it are
+    /// checked; table, json and csv print when the batch ends. Always in input order. Schema:
+    /// `synthmark schema check`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// Also exit with code 1 when any file gets one of these verdicts (comma-separated), besides
+    /// tampered and unreadable files, which always do: `--fail-on unlabelled-ai` for an upload
+    /// gate that refuses AI images without a label.
+    #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = parse_verdict)]
+    fail_on: Vec<Verdict>,
     /// Also write a self-contained HTML report (counts, a thumbnail and the evidence per file).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -41,7 +50,15 @@ pub struct Args {
     registry: RegistryArgs,
 }
 
+fn parse_verdict(name: &str) -> Result<Verdict, String> {
+    Verdict::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
+        format!("`{name}` is not a verdict; use {}", names.join(", "))
+    })
+}
+
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
+    let inputs = args.files_from.inputs(&args.inputs)?;
     let options = args.trust.check_options(
         &global.config.check,
         CheckOptions {
@@ -56,10 +73,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         global.quiet,
     )?;
 
-    let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
+    let stdin_mode = inputs.iter().any(|p| p.as_os_str() == "-");
     let mut recovery_failed = false;
+    // NDJSON is printed as each file finishes; the other formats once the batch is done.
+    let stream = args.format == OutputFormat::Ndjson;
     let reports = if stdin_mode {
-        if args.inputs.len() > 1 {
+        if inputs.len() > 1 {
             bail!("`-` (standard input) cannot be mixed with other inputs");
         }
         if args.recover {
@@ -69,18 +88,23 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         std::io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        vec![checker.check_named("-", &bytes)]
+        let report = checker.check_named("-", &bytes);
+        if stream {
+            print_reports(std::slice::from_ref(&report), args.format)?;
+        }
+        vec![report]
     } else if let Some(out) = args.out.as_deref().filter(|_| args.recover) {
-        let (reports, failed) = check_and_recover(&checker, &args.inputs, out, global)?;
+        let (reports, failed) = check_and_recover(&checker, &inputs, out, global, stream)?;
         recovery_failed = failed;
         reports
     } else {
-        check_paths(&checker, &args.inputs, global)?
+        check_paths_streaming(&checker, &inputs, global, stream)?
     };
-    print_reports(&reports, args.format)?;
+    if !stream {
+        print_reports(&reports, args.format)?;
+    }
     if let Some(path) = &args.report {
-        let title = args
-            .inputs
+        let title = inputs
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
@@ -93,7 +117,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         }
     }
     summarise(&reports, global.quiet);
-    Ok(Outcome::failed_if(recovery_failed).and(outcome(&reports)))
+    let gated = Outcome::failed_if(reports.iter().any(|r| args.fail_on.contains(&r.verdict)));
+    Ok(Outcome::failed_if(recovery_failed)
+        .and(outcome(&reports))
+        .and(gated))
+}
+
+/// A report as one NDJSON line.
+fn ndjson_line(report: &Report) -> String {
+    serde_json::to_string(report).expect("a report serialises")
 }
 
 /// Checks like [`check_paths`], and writes every image the registry recognised, with its
@@ -104,31 +136,36 @@ fn check_and_recover(
     paths: &[PathBuf],
     out: &Path,
     global: &Global,
+    stream: bool,
 ) -> anyhow::Result<(Vec<Report>, bool)> {
     let (found, unlisted) = inputs::discover(paths, Some(out));
     let progress = Progress::new(found.len(), global.quiet, "checking");
-    let mut reports: Vec<Report> = unlisted
-        .into_iter()
-        .map(|u| Report::error(Some(u.path.display().to_string()), u.reason))
-        .collect();
+    let mut reports = unlisted_reports(unlisted, stream)?;
     let mut failed = false;
-    let results = batch::run(found, global.jobs, &progress, |input| {
-        let bytes = match synthmark::read_image_file(&input.path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                let shown = input.path.display().to_string();
-                return (
-                    Report::error(Some(shown), format!("cannot read the file: {err}")),
-                    None,
-                );
-            }
-        };
-        let report = checker.check_named(&input.path.display().to_string(), &bytes);
-        let written = report.recovered.as_ref().map(|recovered| {
-            write_recovered(out, &input.relative, &bytes, &recovered.manifest_store)
-        });
-        (report, written)
-    })?;
+    let print = |(report, _): &(Report, _)| stream.then(|| ndjson_line(report));
+    let results = batch::run_streaming(
+        found,
+        global.jobs,
+        &progress,
+        |input| {
+            let bytes = match synthmark::read_image_file(&input.path) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    let shown = input.path.display().to_string();
+                    return (
+                        Report::error(Some(shown), format!("cannot read the file: {err}")),
+                        None,
+                    );
+                }
+            };
+            let report = checker.check_named(&input.path.display().to_string(), &bytes);
+            let written = report.recovered.as_ref().map(|recovered| {
+                write_recovered(out, &input.relative, &bytes, &recovered.manifest_store)
+            });
+            (report, written)
+        },
+        print,
+    )?;
     for (report, written) in results {
         match written {
             Some(Ok(sidecar)) if !global.quiet => {
@@ -204,15 +241,38 @@ pub fn check_paths(
     paths: &[PathBuf],
     global: &Global,
 ) -> anyhow::Result<Vec<Report>> {
+    check_paths_streaming(checker, paths, global, false)
+}
+
+/// [`check_paths`], printing each report as an NDJSON line as soon as it is done when `stream`.
+fn check_paths_streaming(
+    checker: &Checker,
+    paths: &[PathBuf],
+    global: &Global,
+    stream: bool,
+) -> anyhow::Result<Vec<Report>> {
     let (found, unlisted) = inputs::discover(paths, None);
     let progress = Progress::new(found.len(), global.quiet, "checking");
-    let mut reports: Vec<Report> = unlisted
+    let mut reports = unlisted_reports(unlisted, stream)?;
+    reports.extend(batch::run_streaming(
+        found,
+        global.jobs,
+        &progress,
+        |input| checker.check_file(&input.path),
+        |report| stream.then(|| ndjson_line(report)),
+    )?);
+    Ok(reports)
+}
+
+/// Error reports for the inputs that could not be listed, printed now when streaming.
+fn unlisted_reports(unlisted: Vec<inputs::Unlisted>, stream: bool) -> anyhow::Result<Vec<Report>> {
+    let reports: Vec<Report> = unlisted
         .into_iter()
         .map(|u| Report::error(Some(u.path.display().to_string()), u.reason))
         .collect();
-    reports.extend(batch::run(found, global.jobs, &progress, |input| {
-        checker.check_file(&input.path)
-    })?);
+    if stream {
+        print_reports(&reports, OutputFormat::Ndjson)?;
+    }
     Ok(reports)
 }
 

@@ -4,7 +4,14 @@
 //! ```toml
 //! [stamp]
 //! cert = "/etc/synthmark/cert.pem"   # relative paths are relative to this file
-//! key = "/etc/synthmark/key.pem"
+//! key = "/etc/synthmark/key.pem"     # or one of the other key sources below
+//! key_passphrase_file = "/run/secrets/key-passphrase"   # for an encrypted PKCS#8 key
+//! # signer_cmd = "kms-sign --key alias/c2pa"            # bytes on stdin, signature on stdout
+//! # signer_timeout = 30
+//! # pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"   # a key inside a PKCS#11 token
+//! # pkcs11_token = "signing"                            # or pkcs11_slot = 0
+//! # pkcs11_key_label = "c2pa"                           # and/or pkcs11_key_id = "01" (hex)
+//! # pkcs11_pin_file = "/run/secrets/pkcs11-pin"
 //! generator = "ExampleDiffusion/2.1"
 //! no_train = true
 //! tsa_url = "http://timestamp.example.com"
@@ -49,6 +56,22 @@ pub struct Config {
 pub struct StampConfig {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// The passphrase of an encrypted `key`, on the file's first line.
+    pub key_passphrase_file: Option<PathBuf>,
+    /// A command that signs: the bytes on its standard input, the signature on its output.
+    pub signer_cmd: Option<String>,
+    /// Seconds one signature by `signer_cmd` may take.
+    pub signer_timeout: Option<u64>,
+    /// The PKCS#11 module of a token holding the key. A bare file name is left to the dynamic
+    /// loader; a relative path is relative to this file.
+    pub pkcs11_module: Option<PathBuf>,
+    pub pkcs11_token: Option<String>,
+    pub pkcs11_slot: Option<u64>,
+    pub pkcs11_key_label: Option<String>,
+    /// The key's `CKA_ID`, in hex.
+    pub pkcs11_key_id: Option<String>,
+    /// The token's user PIN, on the file's first line.
+    pub pkcs11_pin_file: Option<PathBuf>,
     pub generator: Option<String>,
     #[serde(default)]
     pub no_train: bool,
@@ -147,6 +170,14 @@ impl Config {
         };
         self.stamp.cert.as_mut().map(resolve);
         self.stamp.key.as_mut().map(resolve);
+        self.stamp.key_passphrase_file.as_mut().map(resolve);
+        self.stamp.pkcs11_pin_file.as_mut().map(resolve);
+        if let Some(module) = &mut self.stamp.pkcs11_module {
+            // `libsofthsm2.so` is for the dynamic loader to find; `lib/module.so` is a path.
+            if module.components().count() > 1 {
+                resolve(module);
+            }
+        }
         self.check.trust.iter_mut().for_each(resolve);
         self.check.trust_tsa.iter_mut().for_each(resolve);
         if let Some(url) = &mut self.registry.url {
@@ -213,6 +244,38 @@ mod tests {
         assert_eq!(config.stamp.cert.unwrap(), dir.path().join("id/cert.pem"));
         assert_eq!(config.stamp.key.unwrap(), PathBuf::from("/abs/key.pem"));
         assert_eq!(config.check.trust, vec![dir.path().join("ca.pem")]);
+    }
+
+    #[test]
+    fn key_source_settings_resolve_their_paths_but_not_bare_module_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[stamp]\nkey_passphrase_file = \"secrets/pass\"\npkcs11_module = \"libsofthsm2.so\"\n\
+             pkcs11_pin_file = \"pin\"\npkcs11_token = \"t\"\npkcs11_key_id = \"01\"\n\
+             signer_cmd = \"sign --key 'a b'\"\nsigner_timeout = 5\n",
+        )
+        .unwrap();
+        let stamp = Config::load(Some(&file)).unwrap().stamp;
+        assert_eq!(
+            stamp.key_passphrase_file.unwrap(),
+            dir.path().join("secrets/pass")
+        );
+        assert_eq!(stamp.pkcs11_pin_file.unwrap(), dir.path().join("pin"));
+        assert_eq!(
+            stamp.pkcs11_module.unwrap(),
+            PathBuf::from("libsofthsm2.so")
+        );
+        assert_eq!(stamp.signer_cmd.as_deref(), Some("sign --key 'a b'"));
+        assert_eq!(stamp.signer_timeout, Some(5));
+
+        std::fs::write(&file, "[stamp]\npkcs11_module = \"lib/module.so\"\n").unwrap();
+        let stamp = Config::load(Some(&file)).unwrap().stamp;
+        assert_eq!(
+            stamp.pkcs11_module.unwrap(),
+            dir.path().join("lib/module.so")
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     }
     let (found, unlisted) = inputs::discover(std::slice::from_ref(&args.samples), Some(&args.out));
     let (jobs, refused) = stamp::plan(found, Some(&args.out));
-    let outcome = stamp::stamp_batch(&stamper, jobs, stamp::Mode::Replace, global)?;
+    let (outcome, _) = stamp::stamp_batch(&stamper, jobs, stamp::Mode::Replace, global, None)?;
     println!(
         "Stamped {} images from {} into {} ({} failed).",
         outcome.stamped,

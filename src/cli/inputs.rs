@@ -8,7 +8,91 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use anyhow::{bail, Context as _};
 use synthmark::Format;
+
+/// `--files-from`: inputs listed in a file, for lists too long for a command line or made by
+/// another tool (`find -print0`, a database export).
+#[derive(Debug, clap::Args)]
+pub struct FilesFrom {
+    /// Also take the inputs listed in FILE (`-`: standard input): one per line, or separated by
+    /// NUL bytes (`find ... -print0`); empty entries are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+}
+
+impl FilesFrom {
+    /// The command line's inputs followed by the listed ones.
+    pub fn inputs(&self, given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+        let Some(list) = &self.files_from else {
+            return Ok(given.to_vec());
+        };
+        let from_stdin = list.as_os_str() == "-";
+        if from_stdin && given.iter().any(|p| p.as_os_str() == "-") {
+            bail!("standard input cannot hold both the image and the --files-from list");
+        }
+        let bytes = if from_stdin {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read the --files-from list from standard input")?;
+            bytes
+        } else {
+            std::fs::read(list).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the --files-from list {}: {}",
+                    list.display(),
+                    describe_io(&e)
+                )
+            })?
+        };
+        let mut inputs = given.to_vec();
+        inputs.extend(parse_list(&bytes));
+        if inputs.is_empty() {
+            bail!(
+                "no inputs: the --files-from list {} names no file",
+                list.display()
+            );
+        }
+        Ok(inputs)
+    }
+}
+
+/// The paths in a `--files-from` list: NUL-separated when it holds a NUL byte, else one per
+/// line (a trailing carriage return is dropped); empty entries are skipped.
+fn parse_list(bytes: &[u8]) -> Vec<PathBuf> {
+    let nul_separated = bytes.contains(&0);
+    bytes
+        .split(|&b| if nul_separated { b == 0 } else { b == b'\n' })
+        .map(|entry| {
+            if nul_separated {
+                entry
+            } else {
+                entry.strip_suffix(b"\r").unwrap_or(entry)
+            }
+        })
+        .filter(|entry| !entry.is_empty())
+        // A listed `-` is a file of that name, never standard input.
+        .map(|entry| {
+            if entry == b"-" {
+                PathBuf::from("./-")
+            } else {
+                path_from_bytes(entry)
+            }
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
 
 /// One file to process.
 #[derive(Debug, Clone)]
@@ -164,5 +248,20 @@ mod tests {
         assert_eq!(inputs[2].path, named);
         assert_eq!(unlisted.len(), 1);
         assert_eq!(unlisted[0].reason, "no such file or directory");
+    }
+
+    #[test]
+    fn a_list_is_split_on_lines_or_on_nul_bytes() {
+        assert_eq!(
+            parse_list(b"a.jpg\r\n\nb c.png\n"),
+            [PathBuf::from("a.jpg"), PathBuf::from("b c.png")]
+        );
+        // NUL-separated: a name may hold a line break.
+        assert_eq!(
+            parse_list(b"a\nb.jpg\0c.png\0"),
+            [PathBuf::from("a\nb.jpg"), PathBuf::from("c.png")]
+        );
+        assert!(parse_list(b"\n\n").is_empty());
+        assert_eq!(parse_list(b"-\n"), [PathBuf::from("./-")]);
     }
 }

@@ -7,6 +7,7 @@ mod check;
 mod config;
 mod demo;
 mod flags;
+mod generated;
 mod html_report;
 mod inputs;
 mod keygen;
@@ -94,6 +95,12 @@ enum Command {
     Registry(registry::Args),
     /// Run the HTTP service: check and stamp API, credential lookup, verification page.
     Serve(serve::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(generated::CompletionsArgs),
+    /// Print the man page (or write every command's page with --out DIR).
+    Man(generated::ManArgs),
+    /// Print the JSON Schema of the check report or of the stamp record.
+    Schema(generated::SchemaArgs),
 }
 
 /// How `check` prints its results.
@@ -131,6 +138,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args, &global)?,
         Command::Registry(args) => registry::run(args, &global)?,
         Command::Serve(args) => serve::run(args, &global)?,
+        Command::Completions(args) => generated::completions(args)?,
+        Command::Man(args) => generated::man(args)?,
+        Command::Schema(args) => generated::schema(args)?,
     };
     Ok(ExitCode::from(outcome.code()))
 }

@@ -58,6 +58,11 @@ pub struct Args {
     /// The defaults of `/v1/stamp` (a request may override the generator and no_train).
     #[command(flatten)]
     signing: SigningArgs,
+    /// Let /v1/stamp sign with the development identity when no certificate is configured. For
+    /// testing only: nothing outside this machine trusts it. Without --dev, tokens and no
+    /// certificate is an error.
+    #[arg(long)]
+    dev: bool,
     #[command(flatten)]
     identity: IdentityArgs,
     #[command(flatten)]
@@ -144,6 +149,19 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         .cloned()
         .collect();
 
+    // Before anything is opened: a production server must not sign with the development
+    // identity by accident.
+    let stamping = !tokens.is_empty();
+    let development = !signing::configured(&args.identity, &global.config.stamp);
+    if stamping && development && !args.dev {
+        anyhow::bail!(
+            "API tokens are configured, so /v1/stamp is enabled, but no signing certificate is: \
+             it would sign with the DEVELOPMENT identity, which nothing outside this machine trusts\n\
+             hint: pass --cert with --key, --signer-cmd or --pkcs11-module (or set them in the \
+             configuration's [stamp]); or pass --dev to sign with the development identity for testing"
+        );
+    }
+
     let check_options = args.trust.check_options(
         &global.config.check,
         CheckOptions {
@@ -157,7 +175,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         pixels: false,
         ..check_options.clone()
     })?;
-    let identity = signing::resolve(&args.identity, &global.config.stamp, |w| eprintln!("{w}"))?;
+    let identity = if development && !stamping {
+        // Nothing is signed without tokens: the stamper needs an identity, nobody needs warning.
+        signing::development_identity()?.0
+    } else {
+        signing::resolve(&args.identity, &global.config.stamp, |w| eprintln!("{w}"))?
+    };
+    if development && stamping {
+        eprintln!(
+            "WARNING: --dev: /v1/stamp signs with the DEVELOPMENT identity. Never serve real traffic like this."
+        );
+    }
     // The stamping defaults; a request may override the generator and no_train.
     let signing = args
         .signing
@@ -174,6 +202,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         stamper = stamper.with_registry(registry.clone());
     }
     let timeout = settings.timeout;
+    let identity_key = identity.key_description();
     let service = Arc::new(Service::new(
         checker,
         metadata_checker,
@@ -184,6 +213,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     ));
 
     init_logging();
+    if development && stamping {
+        tracing::warn!(
+            "--dev: /v1/stamp signs with the DEVELOPMENT identity; nothing outside this machine trusts it"
+        );
+    }
     server::raise_descriptor_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,6 +236,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             check_memory_mb = settings.check_memory_bytes >> 20,
             stamp_memory_mb = settings.stamp_memory_bytes >> 20,
             stamping = service.stamping_enabled(),
+            development_identity = development,
+            signing_key = %identity_key,
             registry = service.registry().map(|r| r.location().to_string()),
             timestamps = service.stamper().config().tsa.is_some(),
             "synthmark serving"

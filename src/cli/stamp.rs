@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 
 use synthmark::{
-    Corner, Existing, Involvement, LabelKind, Limits, Quality, Reencoding, StampOptions, Stamper,
-    VisibleLabel, WatermarkOptions,
+    Corner, Existing, Involvement, LabelKind, Limits, Quality, Reencoding, StampOptions,
+    StampRecord, StampStatus, Stamper, VisibleLabel, WatermarkOptions,
 };
 
 use super::advice;
 use super::batch::{self, Progress};
 use super::flags::SigningArgs;
-use super::inputs::{self, Input};
+use super::inputs::{self, FilesFrom, Input};
 use super::registry::{self, RegistryArgs};
 use super::signing::{self, IdentityArgs};
 use super::{Global, Outcome};
@@ -23,8 +23,16 @@ use super::{Global, Outcome};
 pub struct Args {
     /// Images or directories (searched recursively); `-` reads one image from standard input and
     /// writes the stamped image to standard output.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "files_from", value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    files_from: FilesFrom,
+    /// How each file's result is printed on standard output: a table, one JSON array at the end,
+    /// or one JSON object per line as each file finishes, in input order (path, output, asset_id, sha256,
+    /// format, timestamped, warnings; schema: `synthmark schema stamp`). With `-` the image goes
+    /// to standard output, so json and ndjson go to standard error.
+    #[arg(long, value_enum, default_value_t = StampFormat::Table)]
+    format: StampFormat,
     /// Write stamped images into DIR, mirroring the input directory structure.
     #[arg(short, long, value_name = "DIR", conflicts_with = "in_place")]
     out: Option<PathBuf>,
@@ -66,6 +74,17 @@ pub struct Args {
     registry: RegistryArgs,
 }
 
+/// How `stamp` prints its per-file records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StampFormat {
+    /// One row per file for people: status, asset id, format, input and output.
+    Table,
+    /// One JSON array of records, printed when the batch ends.
+    Json,
+    /// One JSON record per line, printed as each file finishes.
+    Ndjson,
+}
+
 fn parse_label_kind(text: &str) -> Result<LabelKind, String> {
     LabelKind::parse(text).ok_or_else(|| format!("`{text}`: use ai-generated or ai-modified"))
 }
@@ -89,6 +108,7 @@ pub struct Job {
 }
 
 /// What a batch did.
+#[derive(Default)]
 pub struct Tally {
     pub stamped: usize,
     /// In-place inputs left alone: they already carry intact credentials from this signer.
@@ -124,8 +144,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             quality: args.quality.or(config.quality()?),
         },
     };
-    let stdin_mode = args.inputs.iter().any(|p| p.as_os_str() == "-");
-    if stdin_mode && args.inputs.len() > 1 {
+    let inputs = args.files_from.inputs(&args.inputs)?;
+    let stdin_mode = inputs.iter().any(|p| p.as_os_str() == "-");
+    if stdin_mode && inputs.len() > 1 {
         bail!("`-` (standard input) cannot be mixed with other inputs");
     }
     if !stdin_mode && args.out.is_none() && !args.in_place {
@@ -144,9 +165,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     }
 
     if stdin_mode {
-        return stamp_stdin(&stamper);
+        return stamp_stdin(&stamper, args.format);
     }
-    let (found, unlisted) = inputs::discover(&args.inputs, args.out.as_deref());
+    let (found, unlisted) = inputs::discover(&inputs, args.out.as_deref());
     let mut failures: Vec<(PathBuf, String)> =
         unlisted.into_iter().map(|u| (u.path, u.reason)).collect();
     let (jobs, refused) = plan(found, args.out.as_deref());
@@ -157,11 +178,92 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         (true, true) | (false, true) => Mode::Replace,
         (false, false) => Mode::Refuse,
     };
-    let mut outcome = stamp_batch(&stamper, jobs, mode, global)?;
+    let printer = RecordPrinter::new(args.format);
+    // Inputs refused before the batch are records too, printed first.
+    let early: Vec<StampRecord> = failures
+        .iter()
+        .map(|(path, reason)| StampRecord::failed(path.display().to_string(), reason))
+        .collect();
+    printer.start(!early.is_empty() || !jobs.is_empty());
+    for line in early.iter().filter_map(|record| printer.line(record)) {
+        println!("{line}");
+    }
+    let (mut outcome, records) = stamp_batch(&stamper, jobs, mode, global, Some(&printer))?;
+    printer.finish(early.iter().chain(&records))?;
     failures.append(&mut outcome.failures);
     outcome.failures = failures;
     summarise(&outcome, args.out.as_deref(), global.quiet);
     Ok(Outcome::failed_if(!outcome.failures.is_empty()))
+}
+
+/// Prints stamp records in the chosen format: table rows and NDJSON lines as each file
+/// finishes (in input order), a JSON array at the end.
+pub struct RecordPrinter {
+    format: StampFormat,
+}
+
+impl RecordPrinter {
+    pub fn new(format: StampFormat) -> Self {
+        RecordPrinter { format }
+    }
+
+    /// The table's header, when there is anything to print.
+    fn start(&self, any: bool) {
+        if any && self.format == StampFormat::Table {
+            println!(
+                "{:<8}  {:<10}  {:<7}  INPUT -> OUTPUT (or why not)",
+                "STATUS", "ASSET ID", "FORMAT"
+            );
+        }
+    }
+
+    /// The line printed for `record` as soon as it is done (table and NDJSON).
+    fn line(&self, record: &StampRecord) -> Option<String> {
+        match self.format {
+            StampFormat::Json => None,
+            StampFormat::Ndjson => {
+                Some(serde_json::to_string(record).expect("a record serialises"))
+            }
+            StampFormat::Table => Some(table_row(record)),
+        }
+    }
+
+    /// Prints the JSON array (json).
+    fn finish<'a>(&self, records: impl Iterator<Item = &'a StampRecord>) -> anyhow::Result<()> {
+        if self.format == StampFormat::Json {
+            let records: Vec<&StampRecord> = records.collect();
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &records)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
+                .context("cannot write the results to standard output")?;
+        }
+        Ok(())
+    }
+}
+
+/// One table row: status, asset id, format, then the input and where it went (or why not).
+fn table_row(record: &StampRecord) -> String {
+    let status = match record.status {
+        StampStatus::Stamped => "stamped",
+        StampStatus::Skipped => "skipped",
+        StampStatus::Failed => "FAILED",
+    };
+    let what = match (&record.output, &record.reason) {
+        (Some(output), _) => format!("{} -> {output}", record.path),
+        (None, Some(reason)) => format!("{}: {reason}", record.path),
+        (None, None) => record.path.clone(),
+    };
+    let format = record
+        .format
+        .map_or_else(|| "-".to_string(), |f| f.to_string());
+    format!(
+        "{:<8}  {:<10}  {:<7}  {what}",
+        status,
+        record.asset_id.as_deref().unwrap_or("-"),
+        format,
+    )
 }
 
 /// Pairs every input with its output; refuses pairs that would overwrite an input or collide.
@@ -251,23 +353,15 @@ fn remove_stale_files(stamper: &Stamper, jobs: &[Job], quiet: bool) {
     }
 }
 
-/// What happened to one input.
-enum Done {
-    Stamped {
-        xmp_written: bool,
-        timestamped: bool,
-        watermarked: bool,
-    },
-    AlreadyStamped,
-}
-
-/// Stamps every job in parallel, reporting warnings and failures as they happen.
+/// Stamps every job in parallel, reporting warnings and failures as they happen (and every
+/// record through `printer`, when given). Returns the tally and the records in input order.
 pub fn stamp_batch(
     stamper: &Stamper,
     jobs: Vec<Job>,
     mode: Mode,
     global: &Global,
-) -> anyhow::Result<Tally> {
+    printer: Option<&RecordPrinter>,
+) -> anyhow::Result<(Tally, Vec<StampRecord>)> {
     let existing = match mode {
         Mode::Refuse => Existing::Refuse,
         Mode::Replace | Mode::InPlaceSkippingOwn => Existing::Replace,
@@ -278,12 +372,16 @@ pub fn stamp_batch(
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         stamper.config().tsa.as_ref().map(|_| cores * 4)
     });
-    let results = batch::run(jobs, threads, &progress, |job| {
+    let work = |job: Job| {
+        let path = job.input.display().to_string();
         let result = create_parent(&job.output).and_then(|()| {
             let bytes = synthmark::read_image_file(&job.input)
                 .map_err(|e| format!("cannot read the file: {}", inputs::describe_io(&e)))?;
             if mode == Mode::InPlaceSkippingOwn && stamper.carries_own_credentials(&bytes) {
-                return Ok(Done::AlreadyStamped);
+                return Ok(StampRecord::skipped(
+                    path.clone(),
+                    "already carries intact credentials from this signer (--force stamps it again)",
+                ));
             }
             let title = job
                 .input
@@ -295,44 +393,40 @@ pub fn stamp_batch(
             for warning in &stamped.warnings {
                 progress.message(&format!("{}: warning: {warning}", job.input.display()));
             }
-            Ok(Done::Stamped {
-                xmp_written: stamped.xmp_written,
-                timestamped: stamped.timestamped,
-                watermarked: stamped.watermark.is_some(),
-            })
+            Ok(StampRecord::stamped(
+                path.clone(),
+                job.output.display().to_string(),
+                &stamped,
+            ))
         });
-        if let Err(reason) = &result {
-            progress.message(&format!("{}: {reason}", job.input.display()));
-        }
-        result.map_err(|reason| (job.input, reason))
-    })?;
+        result.unwrap_or_else(|reason| {
+            progress.message(&format!("{path}: {reason}"));
+            StampRecord::failed(path, reason)
+        })
+    };
+    let print = |record: &StampRecord| printer.and_then(|p| p.line(record));
+    let records = batch::run_streaming(jobs, threads, &progress, work, print)?;
     let asked_for_timestamps = stamper.config().tsa.is_some();
     let asked_for_watermarks = stamper.options().watermark.is_some();
-    let mut outcome = Tally {
-        stamped: 0,
-        already_stamped: 0,
-        without_timestamp: 0,
-        without_xmp: 0,
-        without_watermark: 0,
-        failures: Vec::new(),
-    };
-    for result in results {
-        match result {
-            Ok(Done::AlreadyStamped) => outcome.already_stamped += 1,
-            Ok(Done::Stamped {
-                xmp_written,
-                timestamped,
-                watermarked,
-            }) => {
+    let mut outcome = Tally::default();
+    for record in &records {
+        match record.status {
+            StampStatus::Skipped => outcome.already_stamped += 1,
+            StampStatus::Stamped => {
                 outcome.stamped += 1;
-                outcome.without_xmp += usize::from(!xmp_written);
-                outcome.without_timestamp += usize::from(asked_for_timestamps && !timestamped);
-                outcome.without_watermark += usize::from(asked_for_watermarks && !watermarked);
+                outcome.without_xmp += usize::from(!record.xmp_written);
+                outcome.without_timestamp +=
+                    usize::from(asked_for_timestamps && !record.timestamped);
+                outcome.without_watermark +=
+                    usize::from(asked_for_watermarks && !record.watermarked);
             }
-            Err(failure) => outcome.failures.push(failure),
+            StampStatus::Failed => outcome.failures.push((
+                PathBuf::from(&record.path),
+                record.reason.clone().unwrap_or_default(),
+            )),
         }
     }
-    Ok(outcome)
+    Ok((outcome, records))
 }
 
 fn create_parent(output: &Path) -> Result<(), String> {
@@ -348,7 +442,7 @@ fn create_parent(output: &Path) -> Result<(), String> {
     }
 }
 
-fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<Outcome> {
+fn stamp_stdin(stamper: &Stamper, format: StampFormat) -> anyhow::Result<Outcome> {
     let mut stdout = std::io::stdout().lock();
     if stdout.is_terminal() {
         bail!("refusing to write image data to a terminal\nhint: redirect standard output to a file, e.g. `synthmark stamp - < in.png > out.png`");
@@ -357,6 +451,15 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<Outcome> {
     std::io::stdin()
         .read_to_end(&mut bytes)
         .context("cannot read standard input")?;
+    // Standard output carries the image: the record goes to standard error.
+    let record_to_stderr = |record: &StampRecord| -> anyhow::Result<()> {
+        match format {
+            StampFormat::Table => {}
+            StampFormat::Json => eprintln!("{}", serde_json::to_string_pretty(&[record])?),
+            StampFormat::Ndjson => eprintln!("{}", serde_json::to_string(record)?),
+        }
+        Ok(())
+    };
     match stamper.stamp_bytes(&bytes, "image") {
         Ok(stamped) => {
             for warning in &stamped.warnings {
@@ -367,10 +470,13 @@ fn stamp_stdin(stamper: &Stamper) -> anyhow::Result<Outcome> {
             }
             stdout.write_all(&stamped.bytes)?;
             stdout.flush()?;
+            record_to_stderr(&StampRecord::stamped("-", "-", &stamped))?;
             Ok(Outcome::Done)
         }
         Err(err) => {
-            eprintln!("-: {}", advice::stamp_error(&err));
+            let reason = advice::stamp_error(&err);
+            eprintln!("-: {reason}");
+            record_to_stderr(&StampRecord::failed("-", reason))?;
             Ok(Outcome::FilesFailed)
         }
     }

@@ -18,7 +18,7 @@ use crate::layers::Input;
 use crate::verdict::{Evidence, Finding, Layer, Trust};
 
 /// Credentials recovered from the registry for an image whose own were stripped or broken.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Recovered {
     /// How the entry was found, e.g. `PDQ fingerprint, 12/256 bits apart`.
     pub matched_by: String,

@@ -24,8 +24,8 @@ use super::service::Service;
 use crate::registry::choice::MAX_SHARING;
 use crate::registry::{parse_sha256, Query as RegistryQuery};
 use crate::{
-    Corner, Involvement, LabelKind, Quality, Reencoding, SoftwareAgent, StampError, StampOptions,
-    Verdict, VisibleLabel, WatermarkOptions,
+    C2paError, Corner, Involvement, LabelKind, Quality, Reencoding, SoftwareAgent, StampError,
+    StampOptions, Verdict, VisibleLabel, WatermarkOptions,
 };
 
 const PAGE: &str = include_str!("page.html");
@@ -310,9 +310,21 @@ async fn stamp(
         _ if err.is_input_fault() => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
         }
+        // The signer's failure (a command's standard error, a token's state) and anything else
+        // on the server's side go to the log, not to the client.
+        StampError::Identity(_) | StampError::C2pa(C2paError::Sign(_)) => {
+            tracing::error!(error = %err, "stamp failed: the signer failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "signing failed; the server log has the reason",
+            )
+        }
         _ => {
             tracing::error!(error = %err, "stamp failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stamping failed; the server log has the reason",
+            )
         }
     })?;
     let mut response = Response::new(Body::from(stamped.bytes));

@@ -32,6 +32,7 @@ use crate::verdict::Evidence;
 mod edit;
 mod options;
 mod outcome;
+mod record;
 
 use edit::{edit_pixels, thumbnail};
 
@@ -39,6 +40,7 @@ pub use options::{
     OptionsError, Quality, Reencoding, StampOptions, StamperConfig, WatermarkOptions, MAX_STRENGTH,
 };
 pub use outcome::{StaleFile, StampError, StampWarning, Stamped};
+pub use record::{StampRecord, StampStatus};
 
 /// A registry entry for a stamped output, not logged yet, and the registry it goes to.
 type Unlogged<'a> = (&'a Registry, Entry);
@@ -224,10 +226,12 @@ impl Stamper {
                 }
             }
         };
+        let sha256: [u8; 32] = Sha256::digest(&signed.image).into();
         let entry = self.registry.as_deref().map(|registry| {
             let entry = registry_entry(
                 format,
                 &signed,
+                sha256,
                 watermark,
                 options.generator.as_ref(),
                 &self.config.limits,
@@ -236,6 +240,7 @@ impl Stamper {
         });
         let stamped = Stamped {
             bytes: signed.image,
+            sha256,
             format,
             kept_credentials,
             xmp_written,
@@ -385,13 +390,14 @@ fn drawn_label(label: VisibleLabel) -> embed::DrawnLabel {
 fn registry_entry(
     format: Format,
     signed: &embed::Signed,
+    sha256: [u8; 32],
     watermark: Option<AssetId>,
     generator: Option<&SoftwareAgent>,
     limits: &Limits,
 ) -> Entry {
     Entry {
         asset_id: watermark.map(|id| id.to_string()),
-        sha256: Sha256::digest(&signed.image).into(),
+        sha256,
         fingerprint: fingerprint::of_encoded(format, &signed.image, limits),
         format: format.mime().to_string(),
         generator: generator.map(|g| match &g.version {

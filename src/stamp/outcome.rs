@@ -70,6 +70,8 @@ impl StampError {
 #[derive(Debug, Clone)]
 pub struct Stamped {
     pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`: the stamped file, as the registry logs it.
+    pub sha256: [u8; 32],
     pub format: Format,
     /// The input already carried C2PA credentials; they were kept as the parent ingredient.
     pub kept_credentials: bool,

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod hostile;
 pub mod server;
+pub mod signers;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -252,18 +253,54 @@ pub fn synthmark(home: &Path, args: &[&str]) -> Output {
 }
 
 pub fn synthmark_with_stdin(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    synthmark_with(home, args, stdin, &[])
+}
+
+/// [`synthmark`] with environment variables set for this run only (passphrases, PINs, a
+/// PKCS#11 module's configuration).
+pub fn synthmark_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    synthmark_with(home, args, None, env)
+}
+
+/// The variables that choose the signing identity, removed from every run unless a test sets
+/// them: a developer's own settings must not leak into the tests.
+const IDENTITY_ENV: [&str; 13] = [
+    "SYNTHMARK_CERT",
+    "SYNTHMARK_KEY",
+    "SYNTHMARK_KEY_PASSPHRASE",
+    "SYNTHMARK_KEY_PASSPHRASE_FILE",
+    "SYNTHMARK_SIGNER_CMD",
+    "SYNTHMARK_SIGNER_TIMEOUT",
+    "SYNTHMARK_PKCS11_MODULE",
+    "SYNTHMARK_PKCS11_TOKEN",
+    "SYNTHMARK_PKCS11_SLOT",
+    "SYNTHMARK_PKCS11_KEY_LABEL",
+    "SYNTHMARK_PKCS11_KEY_ID",
+    "SYNTHMARK_PKCS11_PIN",
+    "SYNTHMARK_PKCS11_PIN_FILE",
+];
+
+fn synthmark_with(
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> Output {
     use std::io::Write;
     let mut command = Command::new(env!("CARGO_BIN_EXE_synthmark"));
     command
         .args(args)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("SYNTHMARK_CERT")
-        .env_remove("SYNTHMARK_KEY")
         .env_remove("SYNTHMARK_TRUST")
         .env_remove("SYNTHMARK_CONFIG")
         .env_remove("SYNTHMARK_GENERATOR")
-        .env_remove("SYNTHMARK_REGISTRY")
+        .env_remove("SYNTHMARK_REGISTRY");
+    for name in IDENTITY_ENV {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

@@ -10,7 +10,7 @@ use crate::c2pa_status::{classify, StatusClass};
 use crate::verdict::Trust;
 
 /// Who signed the active manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SignerInfo {
     /// The active manifest's label.
     pub manifest: String,
@@ -33,8 +33,8 @@ pub struct SignerInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_sha256: Option<String>,
     /// The URI of the trust list the signer was found on, when it is trusted: the official C2PA
-    /// trust list bundled with synthmark ([`crate::OFFICIAL_TRUST_LIST_URI`]) or the anchors
-    /// the user configured ([`crate::CONFIGURED_TRUST_URI`]).
+    /// trust list bundled with synthmark (its URL in c2pa-org/conformance-public) or the
+    /// anchors the user configured (`urn:synthmark:configured-manifest-anchors`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_list: Option<String>,
     /// The signing certificate has expired by now.
@@ -43,7 +43,7 @@ pub struct SignerInfo {
 }
 
 /// The RFC 3161 timestamp on a signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TimestampInfo {
     /// When the TSA says the signature existed (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
