@@ -30,7 +30,7 @@ mkdir -p "$work/jpeg" "$work/stamped"
 cp "$work"/mixed/*.jpg "$work/jpeg/"
 "$bin" keygen --out "$work/id" >/dev/null
 "$bin" stamp -q "$work/jpeg" --out "$work/stamped" --cert "$work/id/cert.pem" --key "$work/id/key.pem" \
-  --registry "$work/registry.sqlite"
+  --registry "$work/registry.sqlite" >/dev/null
 jpegs=("$work"/jpeg/*.jpg)
 stamped=("$work"/stamped/*.jpg)
 half=("${jpegs[@]:0:20}" "${stamped[@]:0:20}")

@@ -41,7 +41,7 @@ seconds_of() { # command... -> wall seconds (best of 2: the first also warms the
   done
   echo "$best"
 }
-stamp_into() { rm -rf "$work/stamped"; "$bin" stamp -q "$work/plain" --out "$work/stamped" "${sign[@]}"; }
+stamp_into() { rm -rf "$work/stamped"; "$bin" stamp -q "$work/plain" --out "$work/stamped" "${sign[@]}" >/dev/null; }
 
 decode_s=$(seconds_of python3 scripts/pillow_baseline.py decode "$work/plain")
 recode_s=$(seconds_of python3 scripts/pillow_baseline.py recode "$work/plain" "$work/recoded" 90)
