@@ -439,16 +439,15 @@ pub struct Stamped {
 
 impl Stamped {
     fn new(py: Python<'_>, stamped: synthmark::Stamped, name: String) -> PyResult<Self> {
-        let mut record = StampRecord::stamped(name, String::new(), &stamped);
         // Nothing was written anywhere: the bytes are in memory.
-        record.output = None;
+        let record = StampRecord::stamped(name, None, &stamped);
         let format = serde_json::to_value(stamped.format)
             .ok()
             .and_then(|value| value.as_str().map(str::to_string))
             .unwrap_or_else(|| stamped.format.to_string().to_lowercase());
         Ok(Stamped {
             data: PyBytes::new(py, &stamped.bytes).unbind(),
-            asset_id: stamped.watermark.map(|id| id.to_string()),
+            asset_id: record.asset_id.clone(),
             sha256: record.sha256.clone().unwrap_or_default(),
             format,
             warnings: record.warnings.clone(),

@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use synthmark::Format;
 
 /// `--files-from`: inputs listed in a file, for lists too long for a command line or made by
@@ -31,21 +31,22 @@ impl FilesFrom {
         if from_stdin && given.iter().any(|p| p.as_os_str() == "-") {
             bail!("standard input cannot hold both the image and the --files-from list");
         }
-        let bytes = if from_stdin {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .context("cannot read the --files-from list from standard input")?;
-            bytes
+        let read = if from_stdin {
+            read_list(std::io::stdin().lock(), MAX_LIST_BYTES)
         } else {
-            std::fs::read(list).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read the --files-from list {}: {}",
-                    list.display(),
-                    describe_io(&e)
-                )
-            })?
+            std::fs::File::open(list).and_then(|file| read_list(file, MAX_LIST_BYTES))
         };
+        let bytes = read.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the --files-from list {}: {}",
+                if from_stdin {
+                    "from standard input".into()
+                } else {
+                    list.display().to_string()
+                },
+                describe_io(&e)
+            )
+        })?;
         let mut inputs = given.to_vec();
         inputs.extend(parse_list(&bytes));
         if inputs.is_empty() {
@@ -56,6 +57,23 @@ impl FilesFrom {
         }
         Ok(inputs)
     }
+}
+
+/// The largest `--files-from` list read (millions of paths): a list that never ends
+/// (`--files-from /dev/zero`, a runaway producer) is refused instead of filling memory.
+const MAX_LIST_BYTES: u64 = 256 << 20;
+
+/// Reads a whole list of at most `limit` bytes.
+fn read_list(reader: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB; split it into several runs",
+            limit >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The paths in a `--files-from` list: NUL-separated when it holds a NUL byte, else one per
@@ -263,5 +281,12 @@ mod tests {
         );
         assert!(parse_list(b"\n\n").is_empty());
         assert_eq!(parse_list(b"-\n"), [PathBuf::from("./-")]);
+    }
+
+    #[test]
+    fn a_list_longer_than_the_limit_is_refused() {
+        assert_eq!(read_list(&b"a.jpg\n"[..], 6).unwrap(), b"a.jpg\n");
+        let err = read_list(std::io::repeat(b'x'), 2 << 20).unwrap_err();
+        assert!(err.to_string().contains("larger than 2 MiB"), "{err}");
     }
 }

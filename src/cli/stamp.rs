@@ -395,7 +395,7 @@ pub fn stamp_batch(
             }
             Ok(StampRecord::stamped(
                 path.clone(),
-                job.output.display().to_string(),
+                Some(job.output.display().to_string()),
                 &stamped,
             ))
         });
@@ -470,7 +470,7 @@ fn stamp_stdin(stamper: &Stamper, format: StampFormat) -> anyhow::Result<Outcome
             }
             stdout.write_all(&stamped.bytes)?;
             stdout.flush()?;
-            record_to_stderr(&StampRecord::stamped("-", "-", &stamped))?;
+            record_to_stderr(&StampRecord::stamped("-", Some("-".into()), &stamped))?;
             Ok(Outcome::Done)
         }
         Err(err) => {

@@ -61,10 +61,10 @@ pub struct StampRecord {
 }
 
 impl StampRecord {
-    /// The record of `input`, stamped into `output`.
-    pub fn stamped(input: impl Into<String>, output: impl Into<String>, stamped: &Stamped) -> Self {
+    /// The record of `input`, stamped into `output` (`None`: kept in memory).
+    pub fn stamped(input: impl Into<String>, output: Option<String>, stamped: &Stamped) -> Self {
         StampRecord {
-            output: Some(output.into()),
+            output,
             asset_id: stamped.watermark.map(|id| id.to_string()),
             sha256: Some(crate::hex::encode(&stamped.sha256)),
             format: Some(stamped.format),
