@@ -68,12 +68,11 @@ where
 }
 
 /// [`run`], printing the line `render` makes of each result (`None`: nothing for that one) on
-/// standard output while the batch runs, in input order: a line is printed as soon as its item
-/// and every item before it are done, so the output is the same whatever the scheduling, and
-/// a crash loses only the few results (about one per worker) waiting for a slower one before
-/// them. What streams
-/// NDJSON. A standard output that cannot be written (a closed pipe) stops the printing, and
-/// the batch, finished, then returns the error.
+/// standard output while the batch runs: what streams NDJSON. Lines come in input order, each
+/// as soon as its item and every item before it are done, so the output is the same whatever
+/// the scheduling, and a crash loses only the few results (about one per worker) waiting for a
+/// slower one before them. A standard output that cannot be written (a closed pipe) stops the
+/// printing, and the batch, finished, then returns the error.
 pub fn run_streaming<T, R, F, D>(
     items: Vec<T>,
     jobs: Option<usize>,
