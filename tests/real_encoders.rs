@@ -113,7 +113,7 @@ fn every_input_made_by_real_encoders_carries_its_declared_watermark() {
             failures.push(format!("{name}: stamped file: {report:#?}"));
             continue;
         }
-        // Close to the input (a chroma misplacement costs 20-30 dB; the mark about 42), and
+        // Close to the input (a chroma misplacement costs 20-30 dB; the mark about 43), and
         // the chroma, which the luma-only mark leaves alone, all but untouched by the re-encode
         // (60-71 dB here; box-averaging it again, as before, models at about 51 dB for the 4:2:0
         // fixtures).
