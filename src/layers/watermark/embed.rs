@@ -51,30 +51,34 @@ pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(),
             }
         }
     }
-    let mut residual = residual.resized(width, height);
+    let residual = residual.resized(width, height);
     let rms = (residual.data.iter().map(|v| v * v).sum::<f32>() / residual.data.len() as f32)
         .sqrt()
         .max(1e-6);
     let limit = 255.0 / 10f32.powf(TARGET_PSNR / 20.0);
-    let gain = strength.min(limit / rms);
-    residual.data.iter_mut().for_each(|v| *v *= gain);
-    add_to_colour(image, &residual)
+    add_to_colour(image, &residual, strength.min(limit / rms))
 }
 
-/// Adds a luma residual (0–255 scale) to every colour channel, leaving alpha alone.
-fn add_to_colour(image: &mut DynamicImage, residual: &Plane) -> Result<(), WatermarkError> {
+/// Adds a luma residual (0–255 scale), times `gain`, to every colour channel, leaving alpha
+/// alone. The gain is applied here, sample by sample, rather than in a pass of its own over the
+/// full-size residual.
+fn add_to_colour(
+    image: &mut DynamicImage,
+    residual: &Plane,
+    gain: f32,
+) -> Result<(), WatermarkError> {
     let r = &residual.data;
     match image {
-        DynamicImage::ImageLuma8(b) => add_u8(b, 1, 1, r),
-        DynamicImage::ImageLumaA8(b) => add_u8(b, 2, 1, r),
-        DynamicImage::ImageRgb8(b) => add_rgb8(b, r),
-        DynamicImage::ImageRgba8(b) => add_rgba8(b, r),
-        DynamicImage::ImageLuma16(b) => add_u16(b, 1, 1, r),
-        DynamicImage::ImageLumaA16(b) => add_u16(b, 2, 1, r),
-        DynamicImage::ImageRgb16(b) => add_u16(b, 3, 3, r),
-        DynamicImage::ImageRgba16(b) => add_u16(b, 4, 3, r),
-        DynamicImage::ImageRgb32F(b) => add_f32(b, 3, 3, r),
-        DynamicImage::ImageRgba32F(b) => add_f32(b, 4, 3, r),
+        DynamicImage::ImageLuma8(b) => add_u8(b, 1, 1, r, gain),
+        DynamicImage::ImageLumaA8(b) => add_u8(b, 2, 1, r, gain),
+        DynamicImage::ImageRgb8(b) => add_rgb8(b, r, gain),
+        DynamicImage::ImageRgba8(b) => add_rgba8(b, r, gain),
+        DynamicImage::ImageLuma16(b) => add_u16(b, 1, 1, r, gain),
+        DynamicImage::ImageLumaA16(b) => add_u16(b, 2, 1, r, gain),
+        DynamicImage::ImageRgb16(b) => add_u16(b, 3, 3, r, gain),
+        DynamicImage::ImageRgba16(b) => add_u16(b, 4, 3, r, gain),
+        DynamicImage::ImageRgb32F(b) => add_f32(b, 3, 3, r, gain),
+        DynamicImage::ImageRgba32F(b) => add_f32(b, 4, 3, r, gain),
         _ => return Err(WatermarkError::PixelLayout),
     }
     Ok(())
@@ -82,21 +86,22 @@ fn add_to_colour(image: &mut DynamicImage, residual: &Plane) -> Result<(), Water
 
 dispatch_avx2! {
     /// [`add_u8`] for packed RGB, the common case (vectorised with AVX2 where the CPU has it).
-    fn add_rgb8(raw: &mut [u8], residual: &[f32]) {
-        add_u8(raw, 3, 3, residual)
+    fn add_rgb8(raw: &mut [u8], residual: &[f32], gain: f32) {
+        add_u8(raw, 3, 3, residual, gain)
     }
 }
 
 dispatch_avx2! {
     /// [`add_u8`] for packed RGBA.
-    fn add_rgba8(raw: &mut [u8], residual: &[f32]) {
-        add_u8(raw, 4, 3, residual)
+    fn add_rgba8(raw: &mut [u8], residual: &[f32], gain: f32) {
+        add_u8(raw, 4, 3, residual, gain)
     }
 }
 
 #[inline(always)]
-fn add_u8(raw: &mut [u8], channels: usize, colour: usize, residual: &[f32]) {
-    for (pixel, &d) in raw.chunks_exact_mut(channels).zip(residual) {
+fn add_u8(raw: &mut [u8], channels: usize, colour: usize, residual: &[f32], gain: f32) {
+    for (pixel, &r) in raw.chunks_exact_mut(channels).zip(residual) {
+        let d = r * gain;
         for c in &mut pixel[..colour] {
             // Clamped first, so adding ½ and truncating rounds (and `round()` would be a libm
             // call per sample on baseline x86-64).
@@ -105,16 +110,18 @@ fn add_u8(raw: &mut [u8], channels: usize, colour: usize, residual: &[f32]) {
     }
 }
 
-fn add_u16(raw: &mut [u16], channels: usize, colour: usize, residual: &[f32]) {
-    for (pixel, &d) in raw.chunks_exact_mut(channels).zip(residual) {
+fn add_u16(raw: &mut [u16], channels: usize, colour: usize, residual: &[f32], gain: f32) {
+    for (pixel, &r) in raw.chunks_exact_mut(channels).zip(residual) {
+        let d = r * gain;
         for c in &mut pixel[..colour] {
             *c = ((f32::from(*c) + d * 257.0).clamp(0.0, 65535.0) + 0.5) as u16;
         }
     }
 }
 
-fn add_f32(raw: &mut [f32], channels: usize, colour: usize, residual: &[f32]) {
-    for (pixel, &d) in raw.chunks_exact_mut(channels).zip(residual) {
+fn add_f32(raw: &mut [f32], channels: usize, colour: usize, residual: &[f32], gain: f32) {
+    for (pixel, &r) in raw.chunks_exact_mut(channels).zip(residual) {
+        let d = r * gain;
         for c in &mut pixel[..colour] {
             *c += d / 255.0;
         }
@@ -164,11 +171,11 @@ mod tests {
             .iter()
             .map(|v| v / 4.0 - 32.0)
             .collect();
-        for (channels, add) in [(3, add_rgb8 as fn(&mut [u8], &[f32])), (4, add_rgba8)] {
+        for (channels, add) in [(3, add_rgb8 as fn(&mut [u8], &[f32], f32)), (4, add_rgba8)] {
             let pixels: Vec<u8> = (0..channels * 1001).map(|i| (i * 7) as u8).collect();
             let (mut portable, mut dispatched) = (pixels.clone(), pixels);
-            portable_only(|| add(&mut portable, &residual));
-            add(&mut dispatched, &residual);
+            portable_only(|| add(&mut portable, &residual, 1.3));
+            add(&mut dispatched, &residual, 1.3);
             assert_eq!(portable, dispatched);
         }
     }
