@@ -22,10 +22,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A reader that stopped reading (`synthmark check … | head`) is not an error. The write that
+/// found the pipe closed may have failed inside `serde_json`, which wraps the I/O error.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let kind = match cause.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => cause.downcast_ref::<std::io::Error>().map(|io| io.kind()),
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
     })
 }

@@ -423,6 +423,48 @@ fn check_ndjson_streams_each_report_while_the_batch_is_still_running() {
 }
 
 #[test]
+fn a_reader_that_stops_reading_is_not_an_error() {
+    // `synthmark check --format json dir | head -1`: the rest of the output meets a closed
+    // pipe, which ends the run quietly and successfully, as it does for ripgrep or cat. (That
+    // NDJSON stops checking soon after is a unit test of the batch runner.)
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("many");
+    let jpeg = std::fs::read(fixture("pillow-420-q95.jpg")).unwrap();
+    for i in 0..200 {
+        write(&dir.join(format!("{i:03}.jpg")), &jpeg);
+    }
+    for format in ["json", "ndjson"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
+            .args(["check", "-j", "2", "--format", format])
+            .arg(&dir)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(
+            first.starts_with(if format == "json" { "[" } else { "{" }),
+            "{first}"
+        );
+        // The reader (and with it the pipe) is gone here: every later write fails.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{format}: {:?}\n{stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("error"), "{format}: {stderr}");
+    }
+}
+
+#[test]
 fn completions_and_man_pages_are_generated_from_the_command_line() {
     let home = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {

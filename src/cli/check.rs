@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use synthmark::{CheckOptions, Checker, Report, Verdict};
 
-use super::batch::{self, Progress};
+use super::batch::{self, OnClosedOutput, Progress};
 use super::flags::TrustArgs;
 use super::inputs::{self, FilesFrom};
 use super::registry::{self, RegistryArgs};
@@ -23,7 +23,8 @@ pub struct Args {
     #[command(flatten)]
     trust: TrustArgs,
     /// Output format. ndjson prints each file's report as soon as it and those before it are
-    /// checked; table, json and csv print when the batch ends. Always in input order. Schema:
+    /// checked (and checking stops once the reader closes the pipe, as with `| head`); table,
+    /// json and csv print when the batch ends. Always in input order. Schema:
     /// `synthmark schema check`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -165,6 +166,8 @@ fn check_and_recover(
             (report, written)
         },
         print,
+        // Recovery writes files: every recognised image is recovered, read or not.
+        OnClosedOutput::Finish,
     )?;
     for (report, written) in results {
         match written {
@@ -260,6 +263,7 @@ fn check_paths_streaming(
         &progress,
         |input| checker.check_file(&input.path),
         |report| stream.then(|| ndjson_line(report)),
+        OnClosedOutput::Stop,
     )?);
     Ok(reports)
 }

@@ -12,7 +12,7 @@ use synthmark::{
 };
 
 use super::advice;
-use super::batch::{self, Progress};
+use super::batch::{self, OnClosedOutput, Progress};
 use super::flags::SigningArgs;
 use super::inputs::{self, FilesFrom, Input};
 use super::registry::{self, RegistryArgs};
@@ -405,7 +405,14 @@ pub fn stamp_batch(
         })
     };
     let print = |record: &StampRecord| printer.and_then(|p| p.line(record));
-    let records = batch::run_streaming(jobs, threads, &progress, work, print)?;
+    let records = batch::run_streaming(
+        jobs,
+        threads,
+        &progress,
+        work,
+        print,
+        OnClosedOutput::Finish,
+    )?;
     let asked_for_timestamps = stamper.config().tsa.is_some();
     let asked_for_watermarks = stamper.options().watermark.is_some();
     let mut outcome = Tally::default();
