@@ -10,9 +10,12 @@
 #  3. quality and round trip through the real CLI: the real images saved by Pillow as 4:2:0 /
 #     4:2:2 / 4:4:4 / progressive JPEG, PNG and WebP, stamped, measured (PSNR, flat-block luma
 #     change), checked, stripped with exiftool (quality.md) and a panel of the flattest crops of
-#     the smoothest renders, original | marked at 200 % (flat-panel.png).
+#     the smoothest renders, original | marked at 200 % (flat-panel.png);
+#  4. the attacks made with Pillow and ImageMagick on files stamped by the CLI from Pillow 4:2:0
+#     JPEG inputs, and checked by the CLI, beside the Rust attacks' rows (real-tools.md).
 # Usage: scripts/robustness.sh [OUT]   (default docs/watermark; CORPORA="DIR DIR" to use others;
-#        FALSE_POSITIVES=N to change the count). Needs python3 with Pillow and numpy, and exiftool.
+#        FALSE_POSITIVES=N to change the count). Needs python3 with Pillow and numpy, exiftool
+#        and ImageMagick (its rows are left out without it).
 # Takes about an hour on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +67,12 @@ python3 scripts/watermark_quality.py --bin "$CARGO_TARGET_DIR/debug/synthmark" \
   --out "${TMPDIR:-/tmp}/synthmark-quality" --panel "$out/flat-panel.png" "${corpora[@]}" \
   | tee "$out/quality.md"
 
+# The same attacks made with Pillow and ImageMagick on files stamped by the CLI, checked by the
+# CLI: that the example's Rust attacks are not kinder than the tools platforms use.
+python3 scripts/real_tool_attacks.py --bin "$CARGO_TARGET_DIR/debug/synthmark" \
+  --out "${TMPDIR:-/tmp}/synthmark-real-tools" --rust-table "$out/robustness-table.md" \
+  "${corpora[@]}" | tee "$out/real-tools.md"
+
 # The README's table, between its markers.
 python3 - "$out/robustness-table.md" README.md <<'EOF'
 import re, sys
@@ -76,4 +85,4 @@ before, rest = readme.split(start, 1)
 _, after = rest.split(end, 1)
 open(sys.argv[2], "w").write(f"{before}{start}\n{table}\n{end}{after}")
 EOF
-echo "wrote $out/{robustness.md,robustness.svg,false-positives.txt,quality.md,flat-panel.png} and README.md's table"
+echo "wrote $out/{robustness.md,robustness.svg,false-positives.txt,quality.md,real-tools.md,flat-panel.png} and README.md's table"
