@@ -5,9 +5,10 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use common::hostile::png_chunk;
 use common::*;
@@ -24,6 +25,28 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/inputs")
         .join(name)
+}
+
+/// `count` copies of a Pillow 4:2:0 JPEG in `dir`, named `000.jpg`, `001.jpg`, ...
+fn jpeg_folder(dir: &Path, count: usize) {
+    let jpeg = std::fs::read(fixture("pillow-420-q95.jpg")).unwrap();
+    for i in 0..count {
+        write(&dir.join(format!("{i:03}.jpg")), &jpeg);
+    }
+}
+
+/// Starts `synthmark ARGS` with its data in `home`, standard output piped to the test (as to
+/// `| head`) and standard error piped or discarded.
+fn spawn_piped(home: &Path, args: &[&OsStr], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_synthmark"))
+        .args(args)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
 }
 
 /// A PNG carrying AUTOMATIC1111's generation parameters: a generator trace, no label.
@@ -380,20 +403,13 @@ fn files_from_takes_lines_or_nul_separated_names_from_a_file_or_stdin() {
 fn check_ndjson_streams_each_report_while_the_batch_is_still_running() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("many");
-    let jpeg = std::fs::read(fixture("pillow-420-q95.jpg")).unwrap();
-    for i in 0..200 {
-        write(&dir.join(format!("{i:03}.jpg")), &jpeg);
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
-        .args(["check", "-j", "2", "--format", "ndjson"])
-        .arg(&dir)
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    jpeg_folder(&dir, 200);
+    let args = ["check", "-j", "2", "--format", "ndjson"].map(OsStr::new);
+    let mut child = spawn_piped(
+        home.path(),
+        &[&args[..], &[dir.as_os_str()]].concat(),
+        Stdio::null(),
+    );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // Two workers, and the reports come in input order: the 80th arrives while 120 files are
     // still to be checked, not held back until the end (as it would be if each worker took a
@@ -429,21 +445,14 @@ fn a_reader_that_stops_reading_is_not_an_error() {
     // NDJSON stops checking soon after is a unit test of the batch runner.)
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("many");
-    let jpeg = std::fs::read(fixture("pillow-420-q95.jpg")).unwrap();
-    for i in 0..200 {
-        write(&dir.join(format!("{i:03}.jpg")), &jpeg);
-    }
+    jpeg_folder(&dir, 200);
     for format in ["json", "ndjson"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
-            .args(["check", "-j", "2", "--format", format])
-            .arg(&dir)
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let args = ["check", "-j", "2", "--format", format].map(OsStr::new);
+        let mut child = spawn_piped(
+            home.path(),
+            &[&args[..], &[dir.as_os_str()]].concat(),
+            Stdio::piped(),
+        );
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -461,6 +470,42 @@ fn a_reader_that_stops_reading_is_not_an_error() {
             output.status
         );
         assert!(!stderr.contains("error"), "{format}: {stderr}");
+    }
+}
+
+#[test]
+fn stamping_goes_on_when_the_reader_of_its_output_goes_away() {
+    // `synthmark stamp missing.jpg dir --out out | head -0`: the table's header and the line for
+    // the input refused before the batch meet a closed pipe. That used to panic before the batch
+    // (exit 101, nothing stamped); every file must still be stamped, and the run end as it would
+    // have with the output read.
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("in");
+    jpeg_folder(&dir, 3);
+    let (missing, out) = (home.path().join("missing.jpg"), home.path().join("out"));
+    let args = [
+        OsStr::new("stamp"),
+        missing.as_os_str(),
+        dir.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("--no-registry"),
+    ];
+    let mut child = spawn_piped(home.path(), &args, Stdio::piped());
+    // Closed before the program has started up, let alone printed.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The missing input still fails the run, and the summary says so.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("3 stamped into"), "{stderr}");
+    assert!(stderr.contains("1 failed"), "{stderr}");
+    for i in 0..3 {
+        assert!(
+            out.join(format!("{i:03}.jpg")).is_file(),
+            "{i:03}.jpg not stamped\n{stderr}"
+        );
     }
 }
 

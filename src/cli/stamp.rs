@@ -184,15 +184,24 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         .iter()
         .map(|(path, reason)| StampRecord::failed(path.display().to_string(), reason))
         .collect();
-    printer.start(!early.is_empty() || !jobs.is_empty());
+    // A standard output closed by its reader (`| head`) must not stop the stamping: the batch
+    // still runs, and the summary on standard error says what happened.
+    let mut unprinted = printer.start(!early.is_empty() || !jobs.is_empty()).err();
     for line in early.iter().filter_map(|record| printer.line(record)) {
-        println!("{line}");
+        if unprinted.is_none() {
+            unprinted = print_line(&line).err();
+        }
     }
     let (mut outcome, records) = stamp_batch(&stamper, jobs, mode, global, Some(&printer))?;
     printer.finish(early.iter().chain(&records))?;
     failures.append(&mut outcome.failures);
     outcome.failures = failures;
     summarise(&outcome, args.out.as_deref(), global.quiet);
+    // A reader that went away changes nothing (the outcome still says whether files failed);
+    // any other write error is one.
+    if let Some(err) = unprinted.filter(|e| e.kind() != std::io::ErrorKind::BrokenPipe) {
+        return Err(err).context("cannot write the results to standard output");
+    }
     Ok(Outcome::failed_if(!outcome.failures.is_empty()))
 }
 
@@ -208,13 +217,14 @@ impl RecordPrinter {
     }
 
     /// The table's header, when there is anything to print.
-    fn start(&self, any: bool) {
+    fn start(&self, any: bool) -> std::io::Result<()> {
         if any && self.format == StampFormat::Table {
-            println!(
+            print_line(&format!(
                 "{:<8}  {:<10}  {:<7}  INPUT -> OUTPUT (or why not)",
                 "STATUS", "ASSET ID", "FORMAT"
-            );
+            ))?;
         }
+        Ok(())
     }
 
     /// The line printed for `record` as soon as it is done (table and NDJSON).
@@ -241,6 +251,14 @@ impl RecordPrinter {
         }
         Ok(())
     }
+}
+
+/// Writes one line to standard output; unlike `println!`, a closed pipe is an error to handle,
+/// not a panic.
+fn print_line(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
 }
 
 /// One table row: status, asset id, format, then the input and where it went (or why not).
