@@ -40,17 +40,21 @@ impl Progress {
     /// crash loses nothing printed), above the bar. Lines from concurrent workers never
     /// interleave: each is written whole under the stdout lock.
     pub fn output(&self, line: &str) -> std::io::Result<()> {
-        self.bar.suspend(|| {
-            let mut out = std::io::stdout().lock();
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
-            out.flush()
-        })
+        self.bar.suspend(|| print_line(line))
     }
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Writes one line to standard output, whole under its lock, and flushes it. Unlike
+/// `println!`, a closed pipe is an error to handle, not a panic.
+pub fn print_line(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Applies `work` to every item on `jobs` threads (all cores when `None`), keeping input order.

@@ -12,7 +12,7 @@ use synthmark::{
 };
 
 use super::advice;
-use super::batch::{self, OnClosedOutput, Progress};
+use super::batch::{self, print_line, OnClosedOutput, Progress};
 use super::flags::SigningArgs;
 use super::inputs::{self, FilesFrom, Input};
 use super::registry::{self, RegistryArgs};
@@ -251,14 +251,6 @@ impl RecordPrinter {
         }
         Ok(())
     }
-}
-
-/// Writes one line to standard output; unlike `println!`, a closed pipe is an error to handle,
-/// not a panic.
-fn print_line(line: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")?;
-    out.flush()
 }
 
 /// One table row: status, asset id, format, then the input and where it went (or why not).
