@@ -196,17 +196,25 @@ mod tests {
     }
 
     #[test]
-    fn the_flat_avx2_and_baseline_additions_agree_with_the_per_pixel_one_bit_for_bit() {
-        // Residuals that push samples past both ends of the range, every byte value, and more
-        // pixels than one buffer of steps, with a part-filled last one.
-        let residual: Vec<f32> = test_samples(1001, 9)
+    fn the_flat_avx2_and_baseline_additions_agree_with_the_checked_per_pixel_one_bit_for_bit() {
+        // Residuals that push samples past both ends of the range (and a NaN and infinities),
+        // every byte value, and more pixels than one buffer of steps, with a part-filled last
+        // one.
+        let mut residual: Vec<f32> = test_samples(1001, 9)
             .iter()
             .map(|v| v / 4.0 - 32.0)
             .collect();
+        residual[5..8].copy_from_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY]);
         for (channels, add) in [(3, add_rgb8 as fn(&mut [u8], &[f32], f32)), (4, add_rgba8)] {
             let pixels: Vec<u8> = (0..channels * 1001).map(|i| (i * 7) as u8).collect();
+            // The per-pixel loop with the checked conversion that the flat loops replace.
             let mut reference = pixels.clone();
-            add_u8(&mut reference, channels, 3, &residual, 1.3);
+            for (pixel, &r) in reference.chunks_exact_mut(channels).zip(&residual) {
+                let d = r * 1.3;
+                for c in &mut pixel[..3] {
+                    *c = ((f32::from(*c) + d).clamp(0.0, 255.0) + 0.5) as u8;
+                }
+            }
             let (mut portable, mut dispatched) = (pixels.clone(), pixels);
             portable_only(|| add(&mut portable, &residual, 1.3));
             add(&mut dispatched, &residual, 1.3);
