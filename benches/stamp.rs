@@ -4,10 +4,12 @@
 //! distinct JPEGs, then times, on all cores, reading each file, signing it and writing the result:
 //!
 //! * `c2pa-bare`: the baseline, `c2pa::Builder::sign` with a minimal AI manifest and nothing else;
-//! * `synthmark`: `Stamper::stamp_file` with default options (XMP, format checks, verify after
-//!   sign, atomic writes);
-//! * `synthmark-no-verify`: the same without verify-after-sign;
-//! * `synthmark-1-thread` and `c2pa-bare-1-thread`: both on one thread;
+//! * `synthmark-metadata`: `Stamper::stamp_file` with the metadata layers only (XMP, format
+//!   checks, verify after sign, atomic writes; no watermark), the same job as the baseline's;
+//! * `synthmark-metadata-no-verify`: the same without verify-after-sign;
+//! * `synthmark-watermark`: the default options, which also decode, watermark and re-encode the
+//!   pixels (the pixel path against Pillow is timed by `scripts/pixel-ratios.sh`);
+//! * `synthmark-metadata-1-thread` and `c2pa-bare-1-thread`: both on one thread;
 //! * `c2pa-bare (again)`: the baseline once more, to show the run-to-run noise.
 //!
 //! Each line prints images/s, peak memory of that phase, and the ratio to the first baseline.
@@ -107,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let options = StampOptions {
         generator: SoftwareAgent::parse("BenchDiffusion/1.0"),
+        watermark: None,
         ..StampOptions::default()
     };
     let stamper = Stamper::new(&identity, options.clone())?;
@@ -115,7 +118,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .stamp_file(input, output, Existing::Refuse)
             .expect("stamp");
     };
-    phase("synthmark", &files, work.path(), Some(baseline), stamp);
+    phase(
+        "synthmark-metadata",
+        &files,
+        work.path(),
+        Some(baseline),
+        stamp,
+    );
 
     let fast = Stamper::with_config(
         &identity,
@@ -123,10 +132,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             verify_after_sign: false,
             ..StamperConfig::default()
         },
-        options,
+        options.clone(),
     )?;
     phase(
-        "synthmark-no-verify",
+        "synthmark-metadata-no-verify",
         &files,
         work.path(),
         Some(baseline),
@@ -135,10 +144,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     );
 
+    let marking = Stamper::new(
+        &identity,
+        StampOptions {
+            watermark: StampOptions::default().watermark,
+            ..options
+        },
+    )?;
+    phase(
+        "synthmark-watermark",
+        &files,
+        work.path(),
+        Some(baseline),
+        |i, o| {
+            marking.stamp_file(i, o, Existing::Refuse).expect("stamp");
+        },
+    );
+
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     one.install(|| {
         phase(
-            "synthmark-1-thread",
+            "synthmark-metadata-1-thread",
             &files,
             work.path(),
             Some(baseline),
@@ -186,7 +212,7 @@ fn phase(
         .map(|b| format!("{:.2}x baseline", rate / b))
         .unwrap_or_else(|| "baseline".to_string());
     println!(
-        "{name:<22} {rate:>8.1} images/s  {:>6.2} ms/image  peak RSS {:>6.1} MB  {ratio}",
+        "{name:<30} {rate:>8.1} images/s  {:>6.2} ms/image  peak RSS {:>6.1} MB  {ratio}",
         1000.0 * elapsed / files.len() as f64,
         peak_memory_mb(),
     );

@@ -254,21 +254,22 @@ impl Acf {
         let max_angle = MAX_SCAN_ROTATION.to_radians();
         let ratio = (MAX_ZOOM / MIN_ZOOM).ln();
         let reach = self.size as f32 / 2.0 - 2.0;
-        let score = |zoom: f32, angle: f32| {
-            let t = TILE as f32 * zoom;
-            let (sin, cos) = angle.sin_cos();
+        let score = |tile: f32, (sin, cos): (f32, f32)| {
             (1..=HARMONICS)
-                .map(|k| k as f32 * t)
+                .map(|k| k as f32 * tile)
                 .take_while(|&r| r < reach)
                 .map(|r| self.interpolated(r * cos, r * sin) + self.interpolated(-r * sin, r * cos))
                 .sum::<f32>()
         };
         let zoom_at = |i: usize| MIN_ZOOM * (ratio * i as f32 / (ZOOM_STEPS - 1) as f32).exp();
         let angle_at = |j: usize| max_angle * (2.0 * j as f32 / (ANGLE_STEPS - 1) as f32 - 1.0);
-        let grid: Vec<f32> = (0..ANGLE_STEPS)
-            .flat_map(|j| (0..ZOOM_STEPS).map(move |i| (i, j)))
-            .map(|(i, j)| score(zoom_at(i), angle_at(j)))
-            .collect();
+        // The grid's tile sizes and rotations, each computed once rather than at every point.
+        let tiles: Vec<f32> = (0..ZOOM_STEPS).map(|i| TILE as f32 * zoom_at(i)).collect();
+        let mut grid = Vec::with_capacity(ZOOM_STEPS * ANGLE_STEPS);
+        for j in 0..ANGLE_STEPS {
+            let turn = angle_at(j).sin_cos();
+            grid.extend(tiles.iter().map(|&tile| score(tile, turn)));
+        }
         let at = |i: usize, j: usize| grid[j * ZOOM_STEPS + i];
         let mut maxima = Vec::new();
         for j in 1..ANGLE_STEPS - 1 {
