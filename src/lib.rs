@@ -43,6 +43,7 @@ mod limits;
 mod pixels;
 mod recode;
 pub mod registry;
+mod sample;
 mod schema_version;
 #[cfg(feature = "server")]
 pub mod server;

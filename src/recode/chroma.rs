@@ -16,6 +16,8 @@
 
 use jpeg_encoder::{rgb_to_ycbcr, ImageBuffer, JpegColorType};
 
+use crate::sample::round_to_u8;
+
 /// Jacobi steps: the error at the highest chroma frequency shrinks by at least ¾ per step in 2-D
 /// (½ per axis), and real chroma has little energy there.
 const STEPS: usize = 4;
@@ -64,7 +66,7 @@ impl<'a> PreSubsampled<'a> {
         let solve = |target: Vec<f32>| {
             invert_upsampling(&target, sw, sh, fx == 2, fy == 2)
                 .into_iter()
-                .map(|v| (v.clamp(0.0, 255.0) + 0.5) as u8)
+                .map(round_to_u8)
                 .collect()
         };
         Some(PreSubsampled {

@@ -10,6 +10,7 @@ use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
 use super::plane::Plane;
 use super::visibility;
+use crate::sample::round_to_u8;
 
 /// Default embedding strength: the chip amplitude, in 0–255 luma steps, where the texture mask is 1.
 pub const DEFAULT_STRENGTH: f32 = 4.5;
@@ -125,20 +126,6 @@ fn add_u8(raw: &mut [u8], channels: usize, colour: usize, residual: &[f32], gain
             *c = round_to_u8(f32::from(*c) + d);
         }
     }
-}
-
-/// A sample value rounded to the nearest 8-bit level: clamped, plus ½, truncated (`round()`
-/// would be a libm call per sample on baseline x86-64).
-#[inline(always)]
-#[allow(clippy::manual_clamp)] // `clamp` keeps a NaN, which the unchecked conversion must not see
-fn round_to_u8(v: f32) -> u8 {
-    // `max` and `min` return the other operand for a NaN, so the value is always in
-    // 0.5..=255.5 here, where the unchecked conversion is defined. A checked `as` conversion
-    // gives the same integers but is not vectorised: one scalar conversion, NaN test and byte
-    // insert per sample, the embedder's most expensive step at 1 MP.
-    let v = v.max(0.0).min(255.0) + 0.5;
-    // SAFETY: `v` is finite and in 0.5..=255.5 (see above), inside `i32`'s range.
-    unsafe { v.to_int_unchecked::<i32>() as u8 }
 }
 
 fn add_u16(raw: &mut [u16], channels: usize, colour: usize, residual: &[f32], gain: f32) {
