@@ -374,8 +374,9 @@ mod tests {
 
     #[test]
     fn the_vector_kernel_samples_exactly_as_the_scalar_loop() {
-        // Rows within 12° of the axis read their neighbours from registers (one or two plane
-        // rows per block), the others by gathers; both must give the scalar loop's bits.
+        // Blocks whose 8 positions lie on one or two plane rows, within 15 columns, read their
+        // neighbours from registers, the others by gathers; both must give the scalar loop's
+        // bits.
         let plane = textured(301, 203);
         let sampler = Sampler::new(&plane);
         // Rows that start outside, cross the plane at an angle and leave it, at odd lengths.
