@@ -1,6 +1,6 @@
 //! Folding: summing the listening plane onto one tile under a lattice hypothesis, so that every
 //! sample whose lattice coordinates fall on the same tile position adds up. It is the hot loop of
-//! detection (tens of folds per unmarked image, each reading the plane once), so the bilinear
+//! detection (seven folds per unmarked image, each reading the plane once), so the bilinear
 //! sampling along a row of lattice positions runs eight lanes at a time where the CPU has AVX2,
 //! with a scalar loop computing exactly the same values elsewhere.
 
@@ -214,7 +214,19 @@ impl<'a> Sampler<'a> {
                 _mm256_sub_ps(x, _mm256_cvtepi32_ps(xi)),
                 _mm256_sub_ps(y, _mm256_cvtepi32_ps(yi)),
             );
-            let (a, b, c, d) = if let Some(window) = self.window(inside, xi, yi) {
+            let window = self.window(inside, xi, yi);
+            let (a, b, c, d) = if let Some(window) = window.as_ref().filter(|w| w.consecutive) {
+                // Consecutive columns of one row (the untouched lattice, and near-upright ones
+                // at about 1× zoom): the neighbours are four plain loads.
+                let at = data.add(window.start);
+                let below = self.plane.width;
+                (
+                    _mm256_loadu_ps(at),
+                    _mm256_loadu_ps(at.add(1)),
+                    _mm256_loadu_ps(at.add(below)),
+                    _mm256_loadu_ps(at.add(below + 1)),
+                )
+            } else if let Some(window) = window {
                 // The four neighbours of every lane from 16-sample windows of the rows they lie
                 // on, by in-register permutes: the same values the gathers would read, at a
                 // fraction of their cost on CPUs where gathers are slow.
@@ -288,7 +300,10 @@ impl<'a> Sampler<'a> {
     /// (so that its right neighbours too are among 16 consecutive samples), and 16 samples from
     /// there on those rows and the one below lie within the plane's data, where that window
     /// starts. The usual case: lattices are near upright and at most 1.7× zoomed, so a block's
-    /// 8 positions span a few columns of one or two rows.
+    /// 8 positions span a few columns of one or two rows. Lanes at 8 consecutive columns of one
+    /// row are marked `consecutive`: every lane is inside the plane, so its right and lower
+    /// neighbours are too, and the 9 samples from the window's start on its row and the next
+    /// are in the data whatever the 16-sample test says.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn window(
@@ -312,23 +327,32 @@ impl<'a> Sampler<'a> {
         // Inside the plane: 0 ≤ column and 0 ≤ row, so these are in range.
         let width = self.plane.width;
         let start = row as usize * width + column as usize;
-        (start + rows * width + 16 <= self.plane.data.len()).then_some(Window {
+        let ascending = _mm256_add_epi32(
+            _mm256_set1_epi32(first),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        let consecutive =
+            rows == 1 && _mm256_movemask_epi8(_mm256_cmpeq_epi32(xi, ascending)) == -1;
+        (consecutive || start + rows * width + 16 <= self.plane.data.len()).then_some(Window {
             start,
             column,
             row,
             rows,
+            consecutive,
         })
     }
 }
 
 /// Where [`Sampler::window`]'s samples start: their index in the plane's data, column and row,
-/// and how many rows the block's lanes lie on (1 or 2; the window spans one more).
+/// how many rows the block's lanes lie on (1 or 2; the window spans one more), and whether they
+/// are 8 consecutive samples of one row.
 #[cfg(target_arch = "x86_64")]
 struct Window {
     start: usize,
     column: i32,
     row: i32,
     rows: usize,
+    consecutive: bool,
 }
 
 #[cfg(test)]
@@ -374,9 +398,9 @@ mod tests {
 
     #[test]
     fn the_vector_kernel_samples_exactly_as_the_scalar_loop() {
-        // Blocks whose 8 positions lie on one or two plane rows, within 15 columns, read their
-        // neighbours from registers, the others by gathers; both must give the scalar loop's
-        // bits.
+        // Blocks at 8 consecutive columns of one row read their neighbours by plain loads,
+        // blocks whose 8 positions lie on one or two plane rows within 15 columns from
+        // registers, the others by gathers; all must give the scalar loop's bits.
         let plane = textured(301, 203);
         let sampler = Sampler::new(&plane);
         // Rows that start outside, cross the plane at an angle and leave it, at odd lengths.
@@ -387,6 +411,12 @@ mod tests {
             ([12.5, -40.0], [0.05, 1.3], 1, 190),
             // Along the last rows, where the windows would reach past the plane's data.
             ([0.0, 200.5], [1.0, 0.0], 0, 300),
+            ([0.5, 201.5], [1.0, 0.0], 0, 300),
+            // The untouched lattice of an odd-sized plane (consecutive columns, half-sample
+            // offsets), and a lattice just off it (one row, columns that skip or repeat).
+            ([-9.5, 101.5], [1.0, 0.0], 0, 320),
+            ([2.5, 10.25], [1.003, 0.004], 0, 298),
+            ([2.25, 60.75], [0.997, -0.002], 0, 300),
             ([3.0, 199.9], [0.97, 0.02], 0, 300),
             // Quarter folds: a stride of 2 at 1.7× zoom spreads a block over 24 columns.
             ([1.0, 20.0], [3.4, 0.3], 0, 80),

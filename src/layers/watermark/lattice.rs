@@ -24,8 +24,12 @@ const ACF_WINDOW: usize = 512;
 const ACF_WINDOWS: usize = 3;
 /// Peaks of the autocorrelation kept as lattice vector candidates.
 const ACF_PEAKS: usize = 8;
-/// Peak pairs turned into lattice hypotheses.
-const ACF_PAIRS: usize = 6;
+/// Peak pairs turned into lattice hypotheses. Each costs an unmarked image a fold. Measured
+/// with the robustness example (97 real images and 165 corpus files with 40 generated ones, 43
+/// attacks): the two strongest pairs found every mark that six found (one more UI screenshot),
+/// while the strongest alone lost an aspect change, a UI screenshot and a crop + scale + JPEG
+/// chain of the corpus files.
+const ACF_PAIRS: usize = 2;
 /// Lattices from the similarity scan turned into hypotheses.
 const SCAN_LATTICES: usize = 4;
 /// The similarity scan's rotation range (degrees either way) and the multiples of the lattice
@@ -110,13 +114,15 @@ struct Acf {
 impl Acf {
     /// From a circular autocorrelation with lag (0, 0) at index 0.
     fn new(values: Vec<f32>, size: usize) -> Self {
-        let half = size / 2;
+        // Row and column `i` of the result are row and column `(i + shift) % size` of the input:
+        // each row is its source row rotated, two slice copies.
+        let shift = size - size / 2;
         let mut centred = vec![0.0; size * size];
         for (y, row) in centred.chunks_exact_mut(size).enumerate() {
-            let source = &values[((y + size - half) % size) * size..][..size];
-            for (x, slot) in row.iter_mut().enumerate() {
-                *slot = source[(x + size - half) % size];
-            }
+            let source = &values[((y + shift) % size) * size..][..size];
+            let (head, tail) = row.split_at_mut(size - shift);
+            head.copy_from_slice(&source[shift..]);
+            tail.copy_from_slice(&source[..shift]);
         }
         Acf { centred, size }
     }
@@ -371,6 +377,21 @@ mod tests {
             -3.5f32, -3.0, -0.25, -0.0, 0.0, 0.75, 1.0, 2.999, 511.5, -511.5, 1e-7, -1e-7,
         ] {
             assert_eq!(floor(v) as f32, v.floor(), "{v}");
+        }
+    }
+
+    #[test]
+    fn every_lag_reads_its_circular_autocorrelation_value() {
+        for size in [16usize, 15] {
+            let values: Vec<f32> = (0..size * size).map(|i| i as f32).collect();
+            let acf = Acf::new(values.clone(), size);
+            let n = size as isize;
+            for dy in -n..=n {
+                for dx in -n..=n {
+                    let expected = values[(dy.rem_euclid(n) * n + dx.rem_euclid(n)) as usize];
+                    assert_eq!(acf.at(dx, dy), expected, "size {size}, lag ({dx}, {dy})");
+                }
+            }
         }
     }
 
