@@ -234,6 +234,54 @@ mod tests {
     }
 
     #[test]
+    fn the_encoder_reads_the_same_chroma_without_averaging_it() {
+        use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, SamplingFactor};
+        // Odd sizes, so that blocks are cut by both edges and padded by the encoder.
+        let (w, h) = (37u16, 29u16);
+        let mut state = 0x2545_f491u32;
+        let rgb: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        for (fx, fy, factor) in [
+            (2, 2, SamplingFactor::F_2_2),
+            (2, 1, SamplingFactor::F_2_1),
+            (1, 2, SamplingFactor::F_1_2),
+        ] {
+            let encode = |method, pre_subsampled: bool| {
+                let mut out = Vec::new();
+                let mut encoder = Encoder::new(&mut out, 90);
+                encoder.set_sampling_factor(factor);
+                encoder.set_chroma_subsampling_method(method);
+                if pre_subsampled {
+                    let image = PreSubsampled::new(&rgb, w, h, fx, fy).expect("supported");
+                    encoder.encode_image(image).expect("encodes");
+                } else {
+                    encoder
+                        .encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+                        .expect("encodes");
+                }
+                out
+            };
+            assert_eq!(
+                encode(ChromaSubsamplingMethod::Nearest, true),
+                encode(ChromaSubsamplingMethod::Average, true),
+                "{fx}×{fy}"
+            );
+            // Full-resolution chroma is another matter: the comparison can fail.
+            assert_ne!(
+                encode(ChromaSubsamplingMethod::Nearest, false),
+                encode(ChromaSubsamplingMethod::Average, false),
+                "{fx}×{fy}"
+            );
+        }
+    }
+
+    #[test]
     fn blocks_hold_their_sample_and_luma_is_per_pixel() {
         let (w, h) = (5u16, 3u16);
         let rgb: Vec<u8> = (0..15).flat_map(|i| [i * 16, 255 - i * 16, 128]).collect();

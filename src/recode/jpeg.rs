@@ -205,9 +205,22 @@ pub(super) fn encode(
             .encode(image.to_luma8().as_raw(), width, height, ColorType::Luma)
             .map_err(fail)?;
     } else {
-        let rgb = image.to_rgb8();
+        // A decoded JPEG is 8-bit RGB already: no copy of it.
+        let converted;
+        let rgb = match image {
+            DynamicImage::ImageRgb8(rgb) => rgb,
+            other => {
+                converted = other.to_rgb8();
+                &converted
+            }
+        };
         match PreSubsampled::new(rgb.as_raw(), width, height, h, v) {
-            Some(buffer) => encoder.encode_image(buffer).map_err(fail)?,
+            Some(buffer) => {
+                // Its chroma samples are replicated over their blocks, so the top-left one is
+                // the block's average: the encoder need not average again.
+                encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Nearest);
+                encoder.encode_image(buffer).map_err(fail)?
+            }
             None => encoder
                 .encode(rgb.as_raw(), width, height, ColorType::Rgb)
                 .map_err(fail)?,
