@@ -182,7 +182,6 @@ pub(super) fn encode(
     // the module comment); progressive files have per-component scans anyway.
     encoder.set_optimized_huffman_tables(layout.progressive);
     encoder.set_progressive(layout.progressive);
-    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
     if let (None, Some((luma, chroma))) = (options.quality, layout.tables) {
         // Re-quantising on the input's own grid loses the least.
         encoder.set_quantization_tables(
@@ -221,9 +220,14 @@ pub(super) fn encode(
                 encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Nearest);
                 encoder.encode_image(buffer).map_err(fail)?
             }
-            None => encoder
-                .encode(rgb.as_raw(), width, height, ColorType::Rgb)
-                .map_err(fail)?,
+            None => {
+                // Other layouts (4:1:1 and rarer; 4:4:4 has nothing to average) keep the
+                // encoder's box average, as libjpeg's.
+                encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+                encoder
+                    .encode(rgb.as_raw(), width, height, ColorType::Rgb)
+                    .map_err(fail)?
+            }
         }
     }
     let mut out = with_metadata(&encoded, &layout.metadata);

@@ -1,8 +1,8 @@
 //! Folding: summing the listening plane onto one tile under a lattice hypothesis, so that every
 //! sample whose lattice coordinates fall on the same tile position adds up. It is the hot loop of
-//! detection (seven folds per unmarked image, each reading the plane once), so the bilinear
-//! sampling along a row of lattice positions runs eight lanes at a time where the CPU has AVX2,
-//! with a scalar loop computing exactly the same values elsewhere.
+//! detection (up to seven full folds per unmarked image, each reading the plane once), so the
+//! bilinear sampling along a row of lattice positions runs eight lanes at a time where the CPU
+//! has AVX2, with a scalar loop computing exactly the same values elsewhere.
 
 use super::cpu::has_avx2;
 use super::lattice::Lattice;
