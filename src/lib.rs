@@ -49,6 +49,8 @@ mod schema_version;
 pub mod server;
 mod source_type;
 mod stamp;
+#[cfg(test)]
+mod test_random;
 mod verdict;
 
 pub use allocator::tune_for_images;

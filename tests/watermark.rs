@@ -26,13 +26,10 @@ fn checker() -> Checker {
 /// A textured 640×480 picture (generators' outputs are rarely flat).
 fn textured() -> RgbImage {
     let base = picture(640, 480);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = common::XorShift64::new(0x9e37_79b9_7f4a_7c15);
     RgbImage::from_fn(640, 480, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
         let wave = 40.0 * ((x as f32 / 17.0).sin() + (y as f32 / 29.0).cos());
-        let noise = (state >> 58) as f32;
+        let noise = (random.next_u64() >> 58) as f32;
         let p = base.get_pixel(x, y).0;
         image::Rgb(p.map(|c| (c as f32 * 0.6 + 60.0 + wave + noise).clamp(0.0, 255.0) as u8))
     })

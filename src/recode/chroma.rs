@@ -238,14 +238,9 @@ mod tests {
         use jpeg_encoder::{ChromaSubsamplingMethod, Encoder, SamplingFactor};
         // Odd sizes, so that blocks are cut by both edges and padded by the encoder.
         let (w, h) = (37u16, 29u16);
-        let mut state = 0x2545_f491u32;
+        let mut random = crate::test_random::XorShift64::new(0x2545_f491);
         let rgb: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state >> 24) as u8
-            })
+            .map(|_| random.byte())
             .collect();
         for (fx, fy, factor) in [
             (2, 2, SamplingFactor::F_2_2),

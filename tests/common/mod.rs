@@ -6,6 +6,10 @@ pub mod browser;
 pub mod hostile;
 pub mod server;
 pub mod signers;
+#[path = "../../src/test_random.rs"]
+mod test_random;
+
+pub(crate) use test_random::XorShift64;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -31,13 +35,8 @@ pub fn picture(width: u32, height: u32) -> RgbImage {
 /// gradient, plus fine grain): PDQ quality 100, stable fingerprints, unlike the smooth
 /// [`picture`]. Different seeds give unrelated pictures; the layout scales with the size.
 pub fn textured_picture(width: u32, height: u32, seed: u32) -> RgbImage {
-    let mut state = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f32 / (1u64 << 53) as f32
-    };
+    let mut random = XorShift64::new(u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut next = move || (random.next_u64() >> 11) as f32 / (1u64 << 53) as f32;
     struct Shape {
         disc: bool,
         cx: f32,

@@ -62,13 +62,6 @@ pub(super) fn portable_only<T>(f: impl FnOnce() -> T) -> T {
 /// Deterministic test samples: `n` values in `0 .. 256`, with `seed` choosing the sequence.
 #[cfg(test)]
 pub(super) fn test_samples(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 16) as f32
-        })
-        .collect()
+    let mut random = crate::test_random::XorShift64::new(seed | 1);
+    (0..n).map(|_| 256.0 * random.unit()).collect()
 }

@@ -364,12 +364,9 @@ mod tests {
 
     /// A deterministic textured test picture.
     pub(crate) fn picture(width: u32, height: u32) -> RgbImage {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut random = crate::test_random::XorShift64::new(0x2545_f491_4f6c_dd1d);
         RgbImage::from_fn(width, height, |i, j| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let noise = (x >> 59) as f32;
+            let noise = (random.next_u64() >> 59) as f32;
             let v = 120.0 + 50.0 * ((i as f32 / 23.0).sin() * (j as f32 / 31.0).cos()) + noise;
             Rgb([v as u8, (v * 0.8 + 20.0) as u8, (255.0 - v) as u8])
         })

@@ -339,13 +339,8 @@ mod tests {
     /// A random ±1 tile repeated under `zoom` and `degrees` of rotation, in noise three times as
     /// strong.
     fn marked_noise(zoom: f32, degrees: f32, width: usize, height: usize) -> Plane {
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-        };
+        let mut generator = crate::test_random::XorShift64::new(0x9E37_79B9_7F4A_7C15);
+        let mut random = move || generator.unit() * 2.0 - 1.0;
         let tile: Vec<f32> = (0..TILE * TILE).map(|_| random().signum()).collect();
         let (sin, cos) = degrees.to_radians().sin_cos();
         let data = (0..width * height)

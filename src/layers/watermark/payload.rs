@@ -217,15 +217,12 @@ mod tests {
     #[test]
     fn noise_rarely_passes_the_check() {
         // 20,000 pseudo-random soft vectors: with p = 2^-24 per attempt, none should pass.
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = crate::test_random::XorShift64::new(0x9e37_79b9_7f4a_7c15);
         let mut passed = 0;
         for _ in 0..20_000 {
             let mut noise = [0.0f32; CODED_BITS];
             for n in &mut noise {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *n = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                *n = random.unit() - 0.5;
             }
             passed += usize::from(unpack(decode(&noise)).is_some());
         }

@@ -197,15 +197,8 @@ mod tests {
     }
 
     fn noise(seed: u64) -> Vec<f32> {
-        let mut x = seed;
-        (0..TILE * TILE)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect()
+        let mut random = crate::test_random::XorShift64::new(seed);
+        (0..TILE * TILE).map(|_| random.unit() - 0.5).collect()
     }
 
     #[test]
