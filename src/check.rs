@@ -3,20 +3,19 @@
 //! cross-layer steps pass soft bindings and the asset id on, and [`crate::verdict::decide`]
 //! turns the evidence into a verdict.
 //!
-//! A [`Checker`] is built once (trust anchors, context) and shared by every thread of a batch.
+//! A [`Checker`] is built once (trust anchors, contexts) and shared by every thread of a batch.
 //! Checking never fails as a whole: an unreadable file yields a [`Report`] with verdict `error`
 //! and the reason.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use c2pa::Context;
 use serde::Serialize;
 
 use crate::explanation::{explain, Grounds};
 use crate::format::{read_image_file, Format};
 use crate::layers::c2pa::detect::{self, SignerInfo, TimestampInfo};
-use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig};
+use crate::layers::c2pa::{self as c2pa_layer, C2paError, ContextConfig, Contexts};
 use crate::layers::watermark::AssetId;
 use crate::layers::{generator_metadata, stealth_metadata, watermark, xmp, Input};
 use crate::limits::Limits;
@@ -190,7 +189,7 @@ impl Report {
 
 /// Checks images for AI labels and their integrity. `Send + Sync`: build once, share.
 pub struct Checker {
-    context: Arc<Context>,
+    contexts: Contexts,
     pixels: bool,
     limits: Limits,
     registry: Option<RegistryAccess>,
@@ -203,16 +202,16 @@ enum RegistryAccess {
 }
 
 impl Checker {
-    /// Builds the C2PA validation context once.
+    /// Builds the C2PA validation contexts once.
     pub fn new(options: &CheckOptions) -> Result<Self, C2paError> {
-        let context = c2pa_layer::context(&ContextConfig {
+        let contexts = c2pa_layer::contexts(&ContextConfig {
             trust_anchors_pem: options.trust_anchors_pem.clone(),
             tsa_trust_anchors_pem: options.tsa_trust_anchors_pem.clone(),
             official_trust_lists: options.official_trust_lists,
             verify_after_sign: false,
         })?;
         Ok(Checker {
-            context,
+            contexts,
             pixels: options.pixels,
             limits: options.limits,
             registry: None,
@@ -264,7 +263,7 @@ impl Checker {
         // One input for every layer; its pixels are decoded on first use, if pixel layers are on.
         let input = Input::new(format, bytes, self.limits, self.pixels);
         let sha256 = input.sha256;
-        let c2pa = detect::detect(&self.context, format, bytes);
+        let c2pa = detect::detect(&self.contexts, format, bytes);
         let mut evidence = c2pa.evidence;
         evidence.extend(xmp::detect::detect(&input));
         evidence.extend(generator_metadata::detect(&input));
@@ -277,7 +276,7 @@ impl Checker {
             None => registry_evidence::RegistryFindings::default(),
             Some(RegistryAccess::Unavailable(reason)) => registry_evidence::unavailable(reason),
             Some(RegistryAccess::Open(registry)) => {
-                registry_evidence::evidence(registry, &self.context, &input, marked.asset_id)
+                registry_evidence::evidence(registry, &self.contexts, &input, marked.asset_id)
             }
         };
         evidence.extend(registry.evidence);

@@ -363,3 +363,49 @@ fn a_bare_jpeg_xl_codestream_is_refused_with_what_to_do() {
     assert!(err.is_input_fault());
     assert!(err.to_string().contains("--container=1"), "{err}");
 }
+
+#[test]
+fn a_time_stamping_anchor_does_not_vouch_for_a_signer() {
+    // C2PA keeps the signers' trust list and the time-stamping authorities' apart: a root that
+    // is only trusted to time-stamp (such as a public CA on the TSA list, which also issues
+    // e-mail certificates) must not make a manifest signer trusted.
+    let stamped = default_stamper()
+        .stamp_bytes(&image_bytes(Format::Png), "fixture")
+        .unwrap();
+    let ca = dev_identity().ca_pem.clone();
+    let tsa_only = Checker::new(&CheckOptions {
+        tsa_trust_anchors_pem: ca.clone(),
+        official_trust_lists: false,
+        ..CheckOptions::default()
+    })
+    .unwrap();
+    let report = tsa_only.check_bytes(&stamped.bytes);
+    assert_eq!(report.trust, Some(Trust::Untrusted), "{report:#?}");
+    assert_eq!(report.signer.as_ref().unwrap().trust_list, None);
+    assert!(
+        report
+            .evidence
+            .iter()
+            .any(|e| e.code.as_deref() == Some("signingCredential.untrusted")
+                && e.detail.contains("time-stamping authority")),
+        "{report:#?}"
+    );
+
+    // A root on both lists is reported on the signers' one, in every checker (`c2pa` holds its
+    // anchors in a hash set, whose order changes from one instance to the next).
+    for _ in 0..8 {
+        let both = Checker::new(&CheckOptions {
+            trust_anchors_pem: ca.clone(),
+            tsa_trust_anchors_pem: ca.clone(),
+            official_trust_lists: false,
+            ..CheckOptions::default()
+        })
+        .unwrap();
+        let report = both.check_bytes(&stamped.bytes);
+        assert_eq!(report.trust, Some(Trust::Trusted), "{report:#?}");
+        assert_eq!(
+            report.signer.as_ref().unwrap().trust_list.as_deref(),
+            Some(synthmark::CONFIGURED_TRUST_URI)
+        );
+    }
+}

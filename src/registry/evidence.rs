@@ -3,15 +3,12 @@
 //! entry it is, and turn that into evidence with the recovered credentials' summary, or into an
 //! ambiguous match that recovers nothing.
 
-use std::sync::Arc;
-
-use c2pa::Context;
 use serde::Serialize;
 
 use super::choice::{choose, Choice, Chosen};
 use super::{hex, Query, Registry};
 use crate::format::Format;
-use crate::layers::c2pa::detect;
+use crate::layers::c2pa::{detect, Contexts};
 use crate::layers::fingerprint::pdq_dihedral;
 use crate::layers::watermark::AssetId;
 use crate::layers::Input;
@@ -68,7 +65,7 @@ pub struct RegistryFindings {
 /// note, never a failure.
 pub fn evidence(
     registry: &Registry,
-    context: &Arc<Context>,
+    contexts: &Contexts,
     input: &Input,
     asset_id: Option<AssetId>,
 ) -> RegistryFindings {
@@ -96,7 +93,7 @@ pub fn evidence(
         Choice::Ambiguous { reason } => return ambiguous(reason, query.asset_id),
         Choice::Recovered(chosen) => chosen,
     };
-    let recovered = recover(context, format, bytes, &chosen);
+    let recovered = recover(contexts, format, bytes, &chosen);
     // The registry's location stays out of the report: a public service would otherwise show
     // its database address to everyone who checks an image.
     let how = match &chosen.note {
@@ -156,7 +153,7 @@ pub fn unavailable(reason: &str) -> RegistryFindings {
 }
 
 /// The chosen entry, with signer, trust and source type read from its manifest store.
-fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], chosen: &Chosen<'_>) -> Recovered {
+fn recover(contexts: &Contexts, format: Format, bytes: &[u8], chosen: &Chosen<'_>) -> Recovered {
     let entry = &chosen.found.stored.entry;
     let stamped_at = time::OffsetDateTime::from_unix_timestamp(entry.created_at)
         .ok()
@@ -182,7 +179,7 @@ fn recover(context: &Arc<Context>, format: Format, bytes: &[u8], chosen: &Chosen
     };
     // The store is bound to the stamped file, not to this copy: hash failures are expected and
     // not reported; who signed it, whether they are trusted and what it declares still hold.
-    if let Ok(findings) = detect::detect_detached(context, &entry.manifest_store, format, bytes) {
+    if let Ok(findings) = detect::detect_detached(contexts, &entry.manifest_store, format, bytes) {
         if let Some(signer) = findings.signer {
             recovered.manifest = Some(signer.manifest.clone());
             recovered.signer = signer.common_name.or(signer.issuer);

@@ -6,12 +6,12 @@
 //! Registration comes before the write: an output that exists has been logged, and a registry
 //! that fails makes the stamp fail with the reason, never silently.
 //!
-//! A [`Stamper`] is built once (context, signer, options) and shared by every thread of a batch.
+//! A [`Stamper`] is built once (contexts, signer, options) and shared by every thread of a batch.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use c2pa::{BoxedSigner, Context};
+use c2pa::BoxedSigner;
 use sha2::{Digest, Sha256};
 
 use crate::atomic_file::{self, Existing};
@@ -20,7 +20,7 @@ use crate::identity::SigningIdentity;
 use crate::layers::c2pa::detect::{self, has_manifest_store};
 use crate::layers::c2pa::embed::{self, Involvement, ManifestSpec, SoftwareAgent};
 use crate::layers::c2pa::timestamp::{TimestampingSigner, TsaClient};
-use crate::layers::c2pa::{self as c2pa_layer, ContextConfig};
+use crate::layers::c2pa::{self as c2pa_layer, ContextConfig, Contexts};
 use crate::layers::fingerprint;
 use crate::layers::visible_label::VisibleLabel;
 use crate::layers::watermark::{self, AssetId};
@@ -47,7 +47,7 @@ type Unlogged<'a> = (&'a Registry, Entry);
 
 /// Stamps images with signed AI-disclosure credentials. `Send + Sync`: build once, share.
 pub struct Stamper {
-    context: Arc<Context>,
+    contexts: Contexts,
     signer: BoxedSigner,
     /// SHA-256 of the signing certificate (DER), to recognise our own credentials.
     certificate_sha256: [u8; 32],
@@ -63,7 +63,7 @@ impl Stamper {
         Stamper::with_config(identity, StamperConfig::default(), options)
     }
 
-    /// Builds the C2PA context and the signer once, from `config`; `options` are the defaults
+    /// Builds the C2PA contexts and the signer once, from `config`; `options` are the defaults
     /// of [`Stamper::stamp_bytes`] and the batch methods.
     pub fn with_config(
         identity: &SigningIdentity,
@@ -71,13 +71,13 @@ impl Stamper {
         options: StampOptions,
     ) -> Result<Self, StampError> {
         options.validate()?;
-        let context = c2pa_layer::context(&ContextConfig {
+        let contexts = c2pa_layer::contexts(&ContextConfig {
             verify_after_sign: config.verify_after_sign,
             ..ContextConfig::default()
         })?;
         let tsa_url = config.tsa.as_ref().map(|tsa| tsa.url.as_str());
         Ok(Stamper {
-            context,
+            contexts,
             signer: identity.signer(tsa_url)?,
             certificate_sha256: identity.certificate_sha256(),
             tsa: config.tsa.clone().map(TsaClient::new),
@@ -201,12 +201,18 @@ impl Stamper {
         let to_sign = with_xmp.as_deref().unwrap_or(pixels);
         let (signed, timestamped) = match &self.tsa {
             None => (
-                embed::sign(&self.context, self.signer.as_ref(), format, to_sign, &spec)?,
+                embed::sign(
+                    &self.contexts.all,
+                    self.signer.as_ref(),
+                    format,
+                    to_sign,
+                    &spec,
+                )?,
                 false,
             ),
             Some(tsa) => {
                 let signer = TimestampingSigner::new(self.signer.as_ref(), tsa);
-                let signed = embed::sign(&self.context, &signer, format, to_sign, &spec);
+                let signed = embed::sign(&self.contexts.all, &signer, format, to_sign, &spec);
                 match (signed, signer.failure()) {
                     (Ok(signed), None) => (signed, true),
                     (Ok(signed), Some(reason)) => {
@@ -255,7 +261,7 @@ impl Stamper {
 
     /// Why the credentials already in `input` fail integrity checks, if they do.
     fn broken_credentials(&self, format: Format, input: &[u8]) -> Option<String> {
-        let findings = detect::detect(&self.context, format, input);
+        let findings = detect::detect(&self.contexts, format, input);
         findings
             .evidence
             .into_iter()
@@ -272,7 +278,7 @@ impl Stamper {
         if !has_manifest_store(input) {
             return false;
         }
-        let findings = detect::detect(&self.context, format, input);
+        let findings = detect::detect(&self.contexts, format, input);
         let intact = !findings.evidence.iter().any(Evidence::is_integrity_failure);
         let ours = findings
             .signer

@@ -10,11 +10,13 @@ use std::collections::{HashSet, VecDeque};
 use std::io::Cursor;
 use std::sync::Arc;
 
+use c2pa::validation_status::{SIGNING_CREDENTIAL_TRUSTED, SIGNING_CREDENTIAL_UNTRUSTED};
 use c2pa::{Context, Manifest, Reader};
 use serde_json::Value;
 
 use super::signer::{describe_signer, describe_timestamp, signer_info, timestamp_info, trust};
 pub use super::signer::{SignerInfo, TimestampInfo};
+use super::{is_tsa_list, Contexts};
 use crate::c2pa_status::{classify, StatusClass};
 use crate::format::Format;
 use crate::source_type;
@@ -49,11 +51,14 @@ pub fn has_manifest_store(bytes: &[u8]) -> bool {
 }
 
 /// Reads and validates the manifest store of an image.
-pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindings {
-    let reader =
-        Reader::from_shared_context(context).with_stream(format.mime(), Cursor::new(bytes));
-    match reader {
-        Ok(reader) => analyse(&reader),
+pub(crate) fn detect(contexts: &Contexts, format: Format, bytes: &[u8]) -> C2paFindings {
+    let read = |context: &Arc<Context>| {
+        Reader::from_shared_context(context).with_stream(format.mime(), Cursor::new(bytes))
+    };
+    match read(&contexts.all) {
+        Ok(reader) => analyse(&reader, || {
+            contexts.signers_only.as_ref().and_then(|c| read(c).ok())
+        }),
         Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => C2paFindings::default(),
         Err(c2pa::Error::RemoteManifestUrl(url) | c2pa::Error::RemoteManifestFetch(url)) => {
             C2paFindings {
@@ -96,21 +101,45 @@ pub fn detect(context: &Arc<Context>, format: Format, bytes: &[u8]) -> C2paFindi
 /// Reads a manifest store held apart from the image (a sidecar, or credentials recovered from
 /// the registry) against the image `bytes`. Hash bindings fail when the image is not the file the
 /// store was signed for (a re-encoded copy); the signer, trust and declarations are still read.
-pub fn detect_detached(
-    context: &Arc<Context>,
+pub(crate) fn detect_detached(
+    contexts: &Contexts,
     store: &[u8],
     format: Format,
     bytes: &[u8],
 ) -> Result<C2paFindings, c2pa::Error> {
-    let reader = Reader::from_shared_context(context).with_manifest_data_and_stream(
-        store,
-        format.mime(),
-        Cursor::new(bytes),
-    )?;
-    Ok(analyse(&reader))
+    let read = |context: &Arc<Context>| {
+        Reader::from_shared_context(context).with_manifest_data_and_stream(
+            store,
+            format.mime(),
+            Cursor::new(bytes),
+        )
+    };
+    let reader = read(&contexts.all)?;
+    Ok(analyse(&reader, || {
+        contexts.signers_only.as_ref().and_then(|c| read(c).ok())
+    }))
 }
 
-fn analyse(reader: &Reader) -> C2paFindings {
+/// The trust list that vouches for the active manifest's signer, as `c2pa` reports it.
+fn vouching_list(reader: &Reader) -> Option<String> {
+    let codes = reader.validation_results()?.active_manifest()?;
+    codes
+        .success()
+        .iter()
+        .find(|s| {
+            s.code() == SIGNING_CREDENTIAL_TRUSTED
+                && s.url().is_some_and(|u| u.ends_with("c2pa.signature"))
+        })
+        .map(|s| {
+            s.trust_list_uri()
+                .unwrap_or(super::CONFIGURED_TRUST_URI)
+                .to_string()
+        })
+}
+
+/// `signers_only` reads the same store against the signers' trust anchors alone (see
+/// [`Contexts`]); it is only called when a time-stamping list vouched for the signer.
+fn analyse(reader: &Reader, signers_only: impl FnOnce() -> Option<Reader>) -> C2paFindings {
     let mut findings = C2paFindings::default();
     let (Some(active), Some(active_label)) = (reader.active_manifest(), reader.active_label())
     else {
@@ -128,17 +157,14 @@ fn analyse(reader: &Reader) -> C2paFindings {
     let codes = results.and_then(|r| r.active_manifest());
     let failures = codes.map(|c| c.failure().as_slice()).unwrap_or_default();
     let successes = codes.map(|c| c.success().as_slice()).unwrap_or_default();
-    signer.trust_list = successes
-        .iter()
-        .find(|s| {
-            s.code() == c2pa::validation_status::SIGNING_CREDENTIAL_TRUSTED
-                && s.url().is_some_and(|u| u.ends_with("c2pa.signature"))
-        })
-        .map(|s| {
-            s.trust_list_uri()
-                .unwrap_or(super::CONFIGURED_TRUST_URI)
-                .to_string()
-        });
+    signer.trust_list = vouching_list(reader);
+    // A time-stamping authority's anchor does not vouch for signers: the signer is trusted only
+    // if the signers' anchors alone vouch for it too.
+    let vouched_by_authority = signer.trust_list.as_deref().is_some_and(is_tsa_list);
+    if vouched_by_authority {
+        signer.trust_list = signers_only().and_then(|r| vouching_list(&r));
+    }
+    let demoted = vouched_by_authority && signer.trust_list.is_none();
     findings.evidence.push(
         Evidence::new(Layer::C2pa, Finding::Credentials, describe_signer(&signer))
             .in_manifest(active_label),
@@ -149,9 +175,22 @@ fn analyse(reader: &Reader) -> C2paFindings {
             findings.evidence.push(evidence);
         }
     }
+    if demoted {
+        findings.evidence.extend(failure_evidence(
+            SIGNING_CREDENTIAL_UNTRUSTED,
+            Some("the signing certificate chains only to a time-stamping authority's trust anchor, which does not vouch for signers"),
+            "",
+        ));
+    }
     findings.trust = Some(trust(
-        successes.iter().map(|s| s.code()),
-        failures.iter().map(|s| s.code()),
+        successes
+            .iter()
+            .map(|s| s.code())
+            .filter(|&c| !(demoted && c == SIGNING_CREDENTIAL_TRUSTED)),
+        failures
+            .iter()
+            .map(|s| s.code())
+            .chain(demoted.then_some(SIGNING_CREDENTIAL_UNTRUSTED)),
     ));
     let informational = codes
         .map(|c| c.informational().as_slice())

@@ -2,7 +2,7 @@
 //!
 //! [`embed`] builds and signs a manifest that declares an image AI-generated (or AI-edited);
 //! [`detect`] reads a manifest store, validates it, and reports what it finds as evidence. This
-//! module holds what both share: how the `c2pa` context is configured.
+//! module holds what both share: how the `c2pa` contexts are configured.
 
 pub mod detect;
 pub mod embed;
@@ -84,8 +84,15 @@ pub const OFFICIAL_TSA_TRUST_LIST_URI: &str =
     "https://github.com/c2pa-org/conformance-public/blob/main/trust-list/C2PA-TSA-TRUST-LIST.pem";
 /// The name given to the trust anchors a user configures (`--trust`).
 pub const CONFIGURED_TRUST_URI: &str = "urn:synthmark:configured-manifest-anchors";
+/// The name given to the time-stamping anchors a user configures (`--tsa-trust`).
+const CONFIGURED_TSA_TRUST_URI: &str = "urn:synthmark:configured-tsa-anchors";
 
-/// How the shared `c2pa` context is configured.
+/// True for the trust lists that vouch for time-stamping authorities only.
+fn is_tsa_list(uri: &str) -> bool {
+    uri == OFFICIAL_TSA_TRUST_LIST_URI || uri == CONFIGURED_TSA_TRUST_URI
+}
+
+/// How the shared `c2pa` contexts are configured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ContextConfig {
     /// PEM bundle of trust anchors for signers; empty means no signer is trusted.
@@ -98,12 +105,67 @@ pub(crate) struct ContextConfig {
     pub verify_after_sign: bool,
 }
 
-/// Builds the one `c2pa` context a [`crate::Stamper`] or [`crate::Checker`] shares across threads.
+/// The `c2pa` contexts a [`crate::Stamper`] or [`crate::Checker`] shares across threads.
+///
+/// C2PA keeps the signers' trust list and the time-stamping authorities' apart: a public CA
+/// on the TSA list also issues e-mail certificates, which must not sign trusted credentials.
+/// `c2pa` (0.91) keeps the time-stamp check to the TSA anchors, but checks a manifest's signer
+/// against every anchor it holds and names the first list that vouches for it, in an order that
+/// changes from run to run (its settings dedupe anchors through a hash set). So a signer that
+/// a TSA list vouches for is checked once more, in [`Contexts::signers_only`].
+#[derive(Clone)]
+pub(crate) struct Contexts {
+    /// Every trust anchor, the signers' and the time-stamping authorities'.
+    pub all: Arc<Context>,
+    /// The signers' anchors alone; `None` when no time-stamping anchor is configured.
+    pub signers_only: Option<Arc<Context>>,
+}
+
+/// Builds the contexts once.
 ///
 /// Nothing is fetched from the network: remote manifests and OCSP are off. The signer EKU list
 /// accepts emailProtection, documentSigning and the C2PA claim-signing EKU on both sides, so
 /// production credentials do not read as invalid.
-pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError> {
+pub(crate) fn contexts(config: &ContextConfig) -> Result<Contexts, C2paError> {
+    let official = |pem| if config.official_trust_lists { pem } else { "" };
+    let signers = [
+        (config.trust_anchors_pem.as_str(), CONFIGURED_TRUST_URI),
+        (official(OFFICIAL_TRUST_LIST_PEM), OFFICIAL_TRUST_LIST_URI),
+    ];
+    let authorities = [
+        (
+            config.tsa_trust_anchors_pem.as_str(),
+            CONFIGURED_TSA_TRUST_URI,
+        ),
+        (
+            official(OFFICIAL_TSA_TRUST_LIST_PEM),
+            OFFICIAL_TSA_TRUST_LIST_URI,
+        ),
+    ];
+    let configured = |lists: &[(&str, &str)]| {
+        lists
+            .iter()
+            .filter(|(pem, _)| !pem.trim().is_empty())
+            .count()
+            > 0
+    };
+    Ok(Contexts {
+        all: context(config, &signers, &authorities)?,
+        signers_only: if configured(&authorities) {
+            Some(context(config, &signers, &[])?)
+        } else {
+            None
+        },
+    })
+}
+
+/// One context, trusting `signers` (PEM bundle, list URI) for manifests and `authorities` for
+/// time-stamps.
+fn context(
+    config: &ContextConfig,
+    signers: &[(&str, &str)],
+    authorities: &[(&str, &str)],
+) -> Result<Arc<Context>, C2paError> {
     let mut trust_config: String = SIGNER_EKUS.join("\n");
     trust_config.push('\n');
     let mut settings = json!({
@@ -120,47 +182,19 @@ pub(crate) fn context(config: &ContextConfig) -> Result<Arc<Context>, C2paError>
             "thumbnail": { "enabled": false },
         },
     });
-    let official = config.official_trust_lists;
-    let anchors: Vec<_> = [
-        (
-            config.trust_anchors_pem.as_str(),
-            CONFIGURED_TRUST_URI,
-            "manifest",
-        ),
-        (
-            config.tsa_trust_anchors_pem.as_str(),
-            "urn:synthmark:configured-tsa-anchors",
-            "tsa",
-        ),
-        (
-            if official {
-                OFFICIAL_TRUST_LIST_PEM
-            } else {
-                ""
-            },
-            OFFICIAL_TRUST_LIST_URI,
-            "manifest",
-        ),
-        (
-            if official {
-                OFFICIAL_TSA_TRUST_LIST_PEM
-            } else {
-                ""
-            },
-            OFFICIAL_TSA_TRUST_LIST_URI,
-            "tsa",
-        ),
-    ]
-    .into_iter()
-    .filter(|(pem, _, _)| !pem.trim().is_empty())
-    .map(|(pem, uri, kind)| {
-        json!({
-            "trust_anchors": pem,
-            "trust_uri": uri,
-            "trust_kind": kind,
+    let anchors: Vec<_> = signers
+        .iter()
+        .map(|list| (list, "manifest"))
+        .chain(authorities.iter().map(|list| (list, "tsa")))
+        .filter(|((pem, _), _)| !pem.trim().is_empty())
+        .map(|((pem, uri), kind)| {
+            json!({
+                "trust_anchors": pem,
+                "trust_uri": uri,
+                "trust_kind": kind,
+            })
         })
-    })
-    .collect();
+        .collect();
     if !anchors.is_empty() {
         settings["trust"]["anchors"] = json!(anchors);
     }

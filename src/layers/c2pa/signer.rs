@@ -172,10 +172,7 @@ pub(super) fn describe_signer(signer: &SignerInfo) -> String {
 /// The name a report gives the trust list a signer was found on.
 fn trust_list_name(uri: &str) -> &str {
     match uri {
-        // A root on both official lists can be reported against either.
-        super::OFFICIAL_TRUST_LIST_URI | super::OFFICIAL_TSA_TRUST_LIST_URI => {
-            "the official C2PA trust list"
-        }
+        super::OFFICIAL_TRUST_LIST_URI => "the official C2PA trust list",
         super::CONFIGURED_TRUST_URI => "your trust anchors",
         other => other,
     }
