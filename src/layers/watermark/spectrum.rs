@@ -65,25 +65,35 @@ const WHITENING_CLIP: f32 = 8.0;
 /// A 2-D FFT of real `size × size` arrays. A real array's spectrum is conjugate-symmetric
 /// (`X(−k) = X(k)*`), so only its columns `0 ..= size/2` are computed: the rows by real-input
 /// FFTs (`realfft`), then those columns; half the work of a complex transform.
+///
+/// Those columns are the *half layout* every spectrum here is kept in: row `kx` of
+/// `size/2 + 1` rows holds the `size` values of column `kx`, indexed by `ky`.
 struct RealFft2 {
     size: usize,
     rows: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
     columns: std::sync::Arc<dyn rustfft::Fft<f32>>,
+    /// Complex-to-real, for transforms whose result is known to be real.
+    real_rows: std::sync::Arc<dyn realfft::ComplexToReal<f32>>,
 }
 
 impl RealFft2 {
     fn new(size: usize) -> Self {
+        let mut planner = realfft::RealFftPlanner::new();
         RealFft2 {
             size,
-            rows: realfft::RealFftPlanner::new().plan_fft_forward(size),
+            rows: planner.plan_fft_forward(size),
             columns: FftPlanner::new().plan_fft_forward(size),
+            real_rows: planner.plan_fft_inverse(size),
         }
     }
 
-    /// The columns `kx = 0 ..= size/2` of the spectrum of `values` (row-major), each as one row
-    /// of `size` values indexed by `ky`.
+    fn half(&self) -> usize {
+        self.size / 2 + 1
+    }
+
+    /// The spectrum of `values` (row-major) in the half layout.
     fn half_spectrum(&self, values: &[f32]) -> Vec<Complex<f32>> {
-        let (size, half) = (self.size, self.size / 2 + 1);
+        let (size, half) = (self.size, self.half());
         // The real-input FFT uses its input as scratch.
         let mut input = values.to_vec();
         let mut rows = vec![Complex::default(); size * half];
@@ -108,19 +118,58 @@ impl RealFft2 {
         columns
     }
 
-    /// The full `size × size` row-major array of a quantity known on the half spectrum's
-    /// columns (as [`RealFft2::half_spectrum`] lays them out) that is even, `v(−k) = v(k)`, as
-    /// the power spectrum and the real part of the transform of a real array are.
-    fn unfold(&self, half_columns: &[f32]) -> Vec<f32> {
-        let (size, half) = (self.size, self.size / 2 + 1);
-        let mut rows = vec![0.0f32; size * half];
-        transpose(half_columns, &mut rows, size, half);
+    /// The transform of a real array that is even, `v(−k) = v(k)` (a power spectrum), given in
+    /// the half layout; its transform is real and even too, and is returned as a full
+    /// `size × size` row-major array. Evenness halves the work again: each half-layout row is
+    /// transformed by a real-input FFT, and the other axis, conjugate-symmetric as a result,
+    /// by a complex-to-real one.
+    fn even_transform(&self, half_columns: &[f32]) -> Vec<f32> {
+        let (size, half) = (self.size, self.half());
+        // Along ky, for every kx = 0 ..= size/2: G(kx, y) for y = 0 ..= size/2.
+        let mut input = half_columns.to_vec();
+        let mut partial = vec![Complex::default(); half * half];
+        let mut scratch = vec![
+            Complex::default();
+            self.rows
+                .get_scratch_len()
+                .max(self.real_rows.get_scratch_len())
+        ];
+        for (row, out) in input
+            .chunks_exact_mut(size)
+            .zip(partial.chunks_exact_mut(half))
+        {
+            self.rows
+                .process_with_scratch(row, out, &mut scratch)
+                .expect("buffers sized for the plan");
+        }
+        // Along kx, for every y: the sequence over all kx is conjugate-symmetric, since
+        // G(−kx, y) = conj(G(kx, y)) for an even real array, so its transform is real. The
+        // complex-to-real FFT computes Σ X(k)·e^(+2πi·kx·x/n); conjugating the input gives the
+        // forward sign. G(0, y) and G(size/2, y) are real (their columns are even in ky): their
+        // rounding residue is dropped, as the complex-to-real FFT requires.
+        let mut by_y = vec![Complex::default(); half * half];
+        transpose(&partial, &mut by_y, half, half);
         let mut full = vec![0.0f32; size * size];
-        for (ky, out) in full.chunks_exact_mut(size).enumerate() {
-            out[..half].copy_from_slice(&rows[ky * half..][..half]);
-            let mirrored = &rows[((size - ky) % size) * half..][..half];
-            for (kx, slot) in out.iter_mut().enumerate().skip(half) {
-                *slot = mirrored[size - kx];
+        for (row, out) in by_y.chunks_exact_mut(half).zip(full.chunks_exact_mut(size)) {
+            for value in row.iter_mut() {
+                *value = value.conj();
+            }
+            row[0].im = 0.0;
+            if size % 2 == 0 {
+                row[half - 1].im = 0.0;
+            }
+            self.real_rows
+                .process_with_scratch(row, out, &mut scratch)
+                .expect("buffers sized for the plan");
+        }
+        // The rows y > size/2 by evenness: A(x, y) = A(−x, −y).
+        for y in half..size {
+            let (done, rest) = full.split_at_mut(y * size);
+            let source = &done[(size - y) * size..][..size];
+            let out = &mut rest[..size];
+            out[0] = source[0];
+            for (x, slot) in out.iter_mut().enumerate().skip(1) {
+                *slot = source[size - x];
             }
         }
         full
@@ -137,7 +186,8 @@ impl RealFft2 {
 /// Returned with lag (0,0) at index 0 and normalised so that lag 0 is 1.
 pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
     let fft = RealFft2::new(size);
-    let mut power = vec![0.0f32; size * (size / 2 + 1)];
+    // Power and whitening stay in the half layout: the power spectrum is even.
+    let mut power = vec![0.0f32; size * fft.half()];
     for plane in windows {
         let mean = plane.iter().sum::<f32>() / plane.len() as f32;
         let centred: Vec<f32> = plane.iter().map(|&v| v - mean).collect();
@@ -145,8 +195,7 @@ pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
             *p += c.norm_sqr();
         }
     }
-    let power = fft.unfold(&power);
-    let local = circular_box_mean(&power, size, WHITENING_RADIUS);
+    let local = even_box_mean(&power, size, WHITENING_RADIUS);
     let whitened: Vec<f32> = power
         .iter()
         .zip(&local)
@@ -155,29 +204,73 @@ pub fn whitened_autocorrelation(windows: &[&[f32]], size: usize) -> Vec<f32> {
             ratio.min(WHITENING_CLIP)
         })
         .collect();
-    // The autocorrelation is the inverse transform of the whitened power. Of a real array, the
-    // (unnormalised) inverse transform is the conjugate of the forward one: same real part.
-    let real: Vec<f32> = fft.half_spectrum(&whitened).iter().map(|c| c.re).collect();
-    let acf = fft.unfold(&real);
+    // The autocorrelation is the inverse transform of the whitened power; for a real even
+    // array the inverse and forward transforms are the same.
+    let acf = fft.even_transform(&whitened);
     let zero = acf[0].max(1e-12);
     acf.iter().map(|v| v / zero).collect()
 }
 
-/// The mean over a `(2r+1)²` neighbourhood of a `size × size` array that wraps around (a
-/// spectrum): along rows, then along columns as the rows of the transposed array.
-fn circular_box_mean(values: &[f32], size: usize, radius: usize) -> Vec<f32> {
-    let mut rows = vec![0.0f32; values.len()];
+/// The mean over a `(2r+1)²` neighbourhood of a `size × size` array that wraps around and is
+/// even, `v(−k) = v(k)` (a power spectrum), given and returned in the half layout (see
+/// [`RealFft2`]): along each row (ky), then across rows (kx), where the rows beyond either end
+/// of the half are rows inside it read backwards (`v(kx, ky) = v(−kx, −ky)`).
+fn even_box_mean(half_columns: &[f32], size: usize, radius: usize) -> Vec<f32> {
+    let half = size / 2 + 1;
+    let mut along = vec![0.0f32; half_columns.len()];
     let mut line = vec![0.0f32; size + 2 * radius];
-    for (input, output) in values.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
+    for (input, output) in half_columns
+        .chunks_exact(size)
+        .zip(along.chunks_exact_mut(size))
+    {
         circular_line_mean(input, output, radius, &mut line);
     }
-    let mut columns = vec![0.0f32; values.len()];
-    transpose(&rows, &mut columns, size, size);
-    for (input, output) in columns.chunks_exact(size).zip(rows.chunks_exact_mut(size)) {
-        circular_line_mean(input, output, radius, &mut line);
+    // Column kx (any integer) as a row of the half layout, reversed in ky when it lies outside.
+    let column = |kx: isize, reversed: &mut Vec<f32>| -> bool {
+        let k = kx.rem_euclid(size as isize) as usize;
+        if k < half {
+            return false;
+        }
+        let source = &along[(size - k) * size..][..size];
+        reversed.clear();
+        reversed.push(source[0]);
+        reversed.extend(source[1..].iter().rev());
+        true
+    };
+    let mut out = vec![0.0f32; half_columns.len()];
+    let mut reversed = Vec::with_capacity(size);
+    let scale = 1.0 / (2 * radius + 1) as f32;
+    for (kx, output) in out.chunks_exact_mut(size).enumerate() {
+        for d in -(radius as isize)..=radius as isize {
+            let kx = kx as isize + d;
+            let row = if column(kx, &mut reversed) {
+                &reversed[..]
+            } else {
+                &along[kx.rem_euclid(size as isize) as usize * size..][..size]
+            };
+            add_into(output, row);
+        }
+        scale_in_place(output, scale);
     }
-    transpose(&rows, &mut columns, size, size);
-    columns
+    out
+}
+
+dispatch_avx2! {
+    /// `output[i] += input[i]`.
+    fn add_into(output: &mut [f32], input: &[f32]) {
+        for (o, &v) in output.iter_mut().zip(input) {
+            *o += v;
+        }
+    }
+}
+
+dispatch_avx2! {
+    /// `values[i] *= scale`.
+    fn scale_in_place(values: &mut [f32], scale: f32) {
+        for v in values.iter_mut() {
+            *v *= scale;
+        }
+    }
 }
 
 dispatch_avx2! {
@@ -249,34 +342,84 @@ mod tests {
         assert_eq!((best / size, best % size), (3, 5));
     }
 
-    #[test]
-    fn the_real_transform_gives_the_complex_transforms_power_and_real_part() {
-        let size = 32;
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let values: Vec<f32> = (0..size * size)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 20) as f32 - 8.0
-            })
-            .collect();
+    /// Random values in −8 .. 8.
+    fn random_values(count: usize, seed: u64) -> Vec<f32> {
+        let mut random = crate::test_random::XorShift64::new(seed);
+        (0..count).map(|_| 16.0 * random.unit() - 8.0).collect()
+    }
+
+    /// The complex 2-D transform of a real row-major array.
+    fn complex_transform(values: &[f32], size: usize) -> Vec<Complex<f32>> {
         let mut complex: Vec<Complex<f32>> = values.iter().map(|&v| Complex::new(v, 0.0)).collect();
         Fft2::new(size, size).process(&mut complex, false);
-        let real = RealFft2::new(size);
-        let half = real.half_spectrum(&values);
-        let power = real.unfold(&half.iter().map(|c| c.norm_sqr()).collect::<Vec<_>>());
-        let re = real.unfold(&half.iter().map(|c| c.re).collect::<Vec<_>>());
-        for (i, c) in complex.iter().enumerate() {
-            let scale = c.norm_sqr().max(1.0);
-            assert!(
-                (power[i] - c.norm_sqr()).abs() <= 1e-4 * scale,
-                "power at {i}"
-            );
-            assert!(
-                (re[i] - c.re).abs() <= 1e-3 * scale.sqrt(),
-                "real part at {i}"
-            );
+        complex
+    }
+
+    #[test]
+    fn the_half_spectrum_is_the_complex_transforms_left_columns() {
+        for size in [32usize, 15] {
+            let values = random_values(size * size, 0x9e37_79b9_7f4a_7c15);
+            let complex = complex_transform(&values, size);
+            let real = RealFft2::new(size);
+            let half = real.half_spectrum(&values);
+            assert_eq!(half.len(), real.half() * size);
+            for kx in 0..real.half() {
+                for ky in 0..size {
+                    let (got, want) = (half[kx * size + ky], complex[ky * size + kx]);
+                    assert!(
+                        (got - want).norm() <= 1e-3 * want.norm().max(1.0),
+                        "size {size}, bin ({kx}, {ky}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_whitened_autocorrelation_matches_the_definition() {
+        // The definition, with nothing of the half layout: the full complex power spectrum,
+        // a box mean by modular indexing, and the complex transform back.
+        for size in [32usize, 15] {
+            let windows = [
+                random_values(size * size, 0x2545_f491_4f6c_dd1d),
+                random_values(size * size, 0x9e37_79b9_7f4a_7c15),
+            ];
+            let mut power = vec![0.0f32; size * size];
+            for window in &windows {
+                let mean = window.iter().sum::<f32>() / window.len() as f32;
+                let centred: Vec<f32> = window.iter().map(|v| v - mean).collect();
+                for (p, c) in power.iter_mut().zip(complex_transform(&centred, size)) {
+                    *p += c.norm_sqr();
+                }
+            }
+            let r = WHITENING_RADIUS as isize;
+            let n = size as isize;
+            let whitened: Vec<f32> = (0..size * size)
+                .map(|i| {
+                    let (y, x) = ((i / size) as isize, (i % size) as isize);
+                    let mut sum = 0.0f32;
+                    for dy in -r..=r {
+                        for dx in -r..=r {
+                            sum += power
+                                [((y + dy).rem_euclid(n) * n + (x + dx).rem_euclid(n)) as usize];
+                        }
+                    }
+                    let local = sum / ((2 * r + 1) * (2 * r + 1)) as f32;
+                    (power[i] / local).min(WHITENING_CLIP)
+                })
+                .collect();
+            let reference = complex_transform(&whitened, size);
+            let expected: Vec<f32> = reference.iter().map(|c| c.re / reference[0].re).collect();
+            let slices: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
+            let acf = whitened_autocorrelation(&slices, size);
+            for (i, (got, want)) in acf.iter().zip(&expected).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-4,
+                    "size {size}, lag ({}, {}): {got} vs {want}",
+                    i % size,
+                    i / size
+                );
+            }
         }
     }
 
@@ -284,20 +427,17 @@ mod tests {
     fn the_avx2_and_baseline_whitening_agree_bit_for_bit() {
         use crate::layers::watermark::cpu::{portable_only, test_samples};
         // A steep spectrum: huge values beside small ones, as near DC.
-        let values: Vec<f32> = test_samples(64 * 64, 11)
+        let size = 64;
+        let values: Vec<f32> = test_samples(size * (size / 2 + 1), 11)
             .iter()
             .enumerate()
-            .map(|(i, v)| v * v * (1.0 + 1e6 / (1.0 + (i % 64) as f32)))
+            .map(|(i, v)| v * v * (1.0 + 1e6 / (1.0 + (i % size) as f32)))
             .collect();
-        let both = |radius| {
-            (
-                portable_only(|| circular_box_mean(&values, 64, radius)),
-                circular_box_mean(&values, 64, radius),
-            )
-        };
         for radius in [1, 4] {
-            let (portable, dispatched) = both(radius);
-            assert_eq!(portable, dispatched);
+            assert_eq!(
+                portable_only(|| even_box_mean(&values, size, radius)),
+                even_box_mean(&values, size, radius)
+            );
         }
     }
 
@@ -322,13 +462,8 @@ mod tests {
         // Brown-ish noise (the running sum of white noise along both axes: a steep 1/f
         // spectrum like a photograph's) plus a periodic pattern 1/20 of its RMS.
         let (size, period) = (128usize, 16usize);
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut white = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
+        let mut random = crate::test_random::XorShift64::new(0x2545_f491_4f6c_dd1d);
+        let mut white = || random.unit() - 0.5;
         let mut noise = vec![0.0f32; size * size];
         for y in 0..size {
             for x in 0..size {
