@@ -260,22 +260,13 @@ impl Acf {
         const ANGLE_STEPS: usize = 121;
         let max_angle = MAX_SCAN_ROTATION.to_radians();
         let ratio = (MAX_ZOOM / MIN_ZOOM).ln();
-        let reach = self.size as f32 / 2.0 - 2.0;
-        let score = |tile: f32, (sin, cos): (f32, f32)| {
-            (1..=HARMONICS)
-                .map(|k| k as f32 * tile)
-                .take_while(|&r| r < reach)
-                .map(|r| self.interpolated(r * cos, r * sin) + self.interpolated(-r * sin, r * cos))
-                .sum::<f32>()
-        };
         let zoom_at = |i: usize| MIN_ZOOM * (ratio * i as f32 / (ZOOM_STEPS - 1) as f32).exp();
         let angle_at = |j: usize| max_angle * (2.0 * j as f32 / (ANGLE_STEPS - 1) as f32 - 1.0);
         // The grid's tile sizes and rotations, each computed once rather than at every point.
         let tiles: Vec<f32> = (0..ZOOM_STEPS).map(|i| TILE as f32 * zoom_at(i)).collect();
-        let mut grid = Vec::with_capacity(ZOOM_STEPS * ANGLE_STEPS);
-        for j in 0..ANGLE_STEPS {
-            let turn = angle_at(j).sin_cos();
-            grid.extend(tiles.iter().map(|&tile| score(tile, turn)));
+        let mut grid = vec![0.0f32; ZOOM_STEPS * ANGLE_STEPS];
+        for (j, row) in grid.chunks_exact_mut(ZOOM_STEPS).enumerate() {
+            self.comb_scores(&tiles, angle_at(j).sin_cos(), row);
         }
         let at = |i: usize, j: usize| grid[j * ZOOM_STEPS + i];
         let mut maxima = Vec::new();
@@ -311,6 +302,133 @@ impl Acf {
                 }
             })
             .collect()
+    }
+
+    /// The comb score of the square lattice of each side in `tiles` turned by `(sin, cos)`: the
+    /// autocorrelation summed at the first [`HARMONICS`] multiples of both lattice vectors that
+    /// lie within reach of the table. Eight tiles at a time where the CPU has AVX2 (the scan's
+    /// 23,000 points were 4.6 % of an unmarked check's instructions as scalar lookups), by the
+    /// same operations in the same order as [`Acf::comb_score`], so the bits are the same.
+    fn comb_scores(&self, tiles: &[f32], turn: (f32, f32), out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        let done = if super::cpu::has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            unsafe { self.comb_scores_avx2(tiles, turn, out) }
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = 0;
+        for (slot, &tile) in out.iter_mut().zip(tiles).skip(done) {
+            *slot = self.comb_score(tile, turn);
+        }
+    }
+
+    /// The lags the scan reads stay this far inside the table, so their four neighbours are in
+    /// it (see [`Acf::interpolated`]).
+    fn comb_reach(&self) -> f32 {
+        self.size as f32 / 2.0 - 2.0
+    }
+
+    fn comb_score(&self, tile: f32, (sin, cos): (f32, f32)) -> f32 {
+        (1..=HARMONICS)
+            .map(|k| k as f32 * tile)
+            .take_while(|&r| r < self.comb_reach())
+            .map(|r| self.interpolated(r * cos, r * sin) + self.interpolated(-r * sin, r * cos))
+            .sum::<f32>()
+    }
+
+    /// [`Acf::comb_scores`] for the leading multiple of eight tiles, whose count it returns
+    /// (fewer when a block's lags would leave the table: those are left to the scalar loop).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn comb_scores_avx2(
+        &self,
+        tiles: &[f32],
+        (sin, cos): (f32, f32),
+        out: &mut [f32],
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let (n, half) = (self.size as i32, (self.size / 2) as i32);
+        // The table's index must fit the i32 lanes of the gathers.
+        if self.centred.len() >= i32::MAX as usize / 2 {
+            return 0;
+        }
+        let data = self.centred.as_ptr();
+        let (sin, cos) = (_mm256_set1_ps(sin), _mm256_set1_ps(cos));
+        let reach = _mm256_set1_ps(self.comb_reach());
+        let (one, sign) = (_mm256_set1_ps(1.0), _mm256_set1_ps(-0.0));
+        let empty = _mm256_set1_ps(std::iter::empty::<f32>().sum());
+        let (offset, below, limit) = (
+            _mm256_set1_epi32(half),
+            _mm256_set1_epi32(n),
+            _mm256_set1_epi32(n - 2),
+        );
+        // The bilinear value at lags (dx, dy) of the lanes in `wanted`, or `None` when a wanted
+        // lane's neighbours would leave the table.
+        let interpolated = |dx: __m256, dy: __m256, wanted: __m256| -> Option<__m256> {
+            let floor = |v: __m256| {
+                let truncated = _mm256_cvttps_epi32(v);
+                let above = _mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_cvtepi32_ps(truncated), v);
+                _mm256_add_epi32(truncated, _mm256_castps_si256(above))
+            };
+            let (x0, y0) = (floor(dx), floor(dy));
+            let (fx, fy) = (
+                _mm256_sub_ps(dx, _mm256_cvtepi32_ps(x0)),
+                _mm256_sub_ps(dy, _mm256_cvtepi32_ps(y0)),
+            );
+            let (x, y) = (_mm256_add_epi32(x0, offset), _mm256_add_epi32(y0, offset));
+            // 0 <= x, y <= n - 2 (so x + 1 and y + 1 are in the table), for every wanted lane.
+            let zero = _mm256_setzero_si256();
+            let outside = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi32(zero, x), _mm256_cmpgt_epi32(zero, y)),
+                _mm256_or_si256(_mm256_cmpgt_epi32(x, limit), _mm256_cmpgt_epi32(y, limit)),
+            );
+            if _mm256_movemask_ps(_mm256_and_ps(_mm256_castsi256_ps(outside), wanted)) != 0 {
+                return None;
+            }
+            let index = _mm256_add_epi32(_mm256_mullo_epi32(y, below), x);
+            // Lanes not wanted are not read.
+            let gather =
+                |at: __m256i| _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), data, at, wanted);
+            let next = |at: __m256i| _mm256_add_epi32(at, _mm256_set1_epi32(1));
+            let lower = _mm256_add_epi32(index, below);
+            let (a, b) = (gather(index), gather(next(index)));
+            let (c, d) = (gather(lower), gather(next(lower)));
+            let rest = _mm256_sub_ps(one, fx);
+            let top = _mm256_add_ps(_mm256_mul_ps(a, rest), _mm256_mul_ps(b, fx));
+            let bottom = _mm256_add_ps(_mm256_mul_ps(c, rest), _mm256_mul_ps(d, fx));
+            Some(_mm256_add_ps(
+                _mm256_mul_ps(top, _mm256_sub_ps(one, fy)),
+                _mm256_mul_ps(bottom, fy),
+            ))
+        };
+        let blocks = tiles.len().min(out.len()) / 8;
+        for block in 0..blocks {
+            let tile = _mm256_loadu_ps(tiles.as_ptr().add(block * 8));
+            // Where `Sum` for f32 starts (-0.0 in today's standard library).
+            let mut sum = empty;
+            for k in 1..=HARMONICS {
+                let r = _mm256_mul_ps(_mm256_set1_ps(k as f32), tile);
+                // The scalar `take_while`: lags grow with k, so a lane out of reach stays out.
+                let wanted = _mm256_cmp_ps::<_CMP_LT_OQ>(r, reach);
+                if _mm256_movemask_ps(wanted) == 0 {
+                    break;
+                }
+                let (r_sin, r_cos) = (_mm256_mul_ps(r, sin), _mm256_mul_ps(r, cos));
+                // -r · sin, as the scalar code computes it: the sign flip is exact.
+                let (Some(along), Some(across)) = (
+                    interpolated(r_cos, r_sin, wanted),
+                    interpolated(_mm256_xor_ps(r_sin, sign), r_cos, wanted),
+                ) else {
+                    return block * 8;
+                };
+                let summed = _mm256_add_ps(sum, _mm256_add_ps(along, across));
+                sum = _mm256_blendv_ps(sum, summed, wanted);
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(block * 8), sum);
+        }
+        blocks * 8
     }
 }
 
@@ -414,6 +532,31 @@ mod tests {
                 reference.to_bits(),
                 "{dx}, {dy}"
             );
+        }
+    }
+
+    #[test]
+    fn the_avx2_and_scalar_comb_scores_agree_bit_for_bit() {
+        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        for size in [64usize, 61] {
+            let values: Vec<f32> = test_samples(size * size, 13)
+                .iter()
+                .map(|v| v / 128.0 - 1.0)
+                .collect();
+            let acf = Acf::new(values, size);
+            // Sides from small to past reach, 8·k + 3 of them: full blocks, a tail, lanes whose
+            // multiples leave the table's reach part-way through a block.
+            let tiles: Vec<f32> = (0..43).map(|i| 4.0 + 0.77 * i as f32).collect();
+            for degrees in [-12.0f32, -3.3, 0.0, 7.9, 12.0] {
+                let turn = degrees.to_radians().sin_cos();
+                let mut scalar = vec![0.0f32; tiles.len()];
+                let mut vector = vec![0.0f32; tiles.len()];
+                portable_only(|| acf.comb_scores(&tiles, turn, &mut scalar));
+                acf.comb_scores(&tiles, turn, &mut vector);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&scalar), bits(&vector), "size {size}, {degrees}°");
+                assert!(scalar.iter().any(|&v| v != 0.0));
+            }
         }
     }
 
