@@ -289,4 +289,26 @@ fn a_timestamped_label_outlives_its_certificate_and_an_untimestamped_one_expires
         e["finding"] == "trust-finding" && e["detail"].as_str().unwrap().contains("no timestamp")
     });
     assert!(explained, "{}", reports[1]);
+
+    // The signer's root also trusted as a time-stamping authority (as Google's is on both
+    // official lists): still trusted, in every process (the anchors' order changes from one to
+    // the next, and with it whether the signer is checked a second time, against the signers'
+    // anchors alone, where the expired certificate must still be judged at the timestamp's time).
+    for _ in 0..6 {
+        let output = std::process::Command::new(faketime)
+            .args(["-f", "+400d", env!("CARGO_BIN_EXE_synthmark"), "check"])
+            .args(["--format", "ndjson", "--trust"])
+            .arg(&ca)
+            .arg("--trust-tsa")
+            .arg(&tsa.ca_pem)
+            .arg("--trust-tsa")
+            .arg(&ca)
+            .arg(with_ts.join("a.jpg"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .output()
+            .unwrap();
+        let reports = ndjson(&output);
+        assert_eq!(reports.len(), 1, "{}", stderr(&output));
+        assert_eq!(reports[0]["trust"], "trusted", "{}", reports[0]);
+    }
 }

@@ -150,9 +150,12 @@ pub(crate) fn contexts(config: &ContextConfig) -> Result<Contexts, C2paError> {
             > 0
     };
     Ok(Contexts {
-        all: context(config, &signers, &authorities)?,
+        all: context(config, &signers, &authorities, true)?,
+        // Without TSA anchors it could not trust a timestamp, and would judge an expired signing
+        // certificate at the current time instead of the signature's: its timestamp's trust was
+        // judged by the first read, so here the token only dates the signature.
         signers_only: if configured(&authorities) {
-            Some(context(config, &signers, &[])?)
+            Some(context(config, &signers, &[], false)?)
         } else {
             None
         },
@@ -160,11 +163,13 @@ pub(crate) fn contexts(config: &ContextConfig) -> Result<Contexts, C2paError> {
 }
 
 /// One context, trusting `signers` (PEM bundle, list URI) for manifests and `authorities` for
-/// time-stamps.
+/// time-stamps (and requiring a timestamp's authority to be trusted before its time is used,
+/// unless `timestamp_trust` is off).
 fn context(
     config: &ContextConfig,
     signers: &[(&str, &str)],
     authorities: &[(&str, &str)],
+    timestamp_trust: bool,
 ) -> Result<Arc<Context>, C2paError> {
     let mut trust_config: String = SIGNER_EKUS.join("\n");
     trust_config.push('\n');
@@ -173,6 +178,7 @@ fn context(
             "verify_after_reading": true,
             "verify_after_sign": config.verify_after_sign,
             "verify_trust": true,
+            "verify_timestamp_trust": timestamp_trust,
             "remote_manifest_fetch": false,
             "ocsp_fetch": false,
         },
