@@ -91,26 +91,34 @@ impl RealFft2 {
         self.size / 2 + 1
     }
 
-    /// The spectrum of `values` (row-major) in the half layout.
-    fn half_spectrum(&self, values: &[f32]) -> Vec<Complex<f32>> {
+    /// The real-input FFT of every `size`-sample row of `values`: `size/2 + 1` values per row.
+    /// `scratch` must hold the plan's scratch length.
+    fn row_spectra(&self, values: &[f32], scratch: &mut [Complex<f32>]) -> Vec<Complex<f32>> {
         let (size, half) = (self.size, self.half());
         // The real-input FFT uses its input as scratch.
         let mut input = values.to_vec();
-        let mut rows = vec![Complex::default(); size * half];
+        let mut rows = vec![Complex::default(); values.len() / size * half];
+        for (row, out) in input
+            .chunks_exact_mut(size)
+            .zip(rows.chunks_exact_mut(half))
+        {
+            self.rows
+                .process_with_scratch(row, out, scratch)
+                .expect("buffers sized for the plan");
+        }
+        rows
+    }
+
+    /// The spectrum of `values` (row-major) in the half layout.
+    fn half_spectrum(&self, values: &[f32]) -> Vec<Complex<f32>> {
+        let (size, half) = (self.size, self.half());
         let mut scratch = vec![
             Complex::default();
             self.rows
                 .get_scratch_len()
                 .max(self.columns.get_inplace_scratch_len())
         ];
-        for (row, out) in input
-            .chunks_exact_mut(size)
-            .zip(rows.chunks_exact_mut(half))
-        {
-            self.rows
-                .process_with_scratch(row, out, &mut scratch)
-                .expect("buffers sized for the plan");
-        }
+        let rows = self.row_spectra(values, &mut scratch);
         let mut columns = vec![Complex::default(); size * half];
         transpose(&rows, &mut columns, half, size);
         self.columns
@@ -125,23 +133,14 @@ impl RealFft2 {
     /// by a complex-to-real one.
     fn even_transform(&self, half_columns: &[f32]) -> Vec<f32> {
         let (size, half) = (self.size, self.half());
-        // Along ky, for every kx = 0 ..= size/2: G(kx, y) for y = 0 ..= size/2.
-        let mut input = half_columns.to_vec();
-        let mut partial = vec![Complex::default(); half * half];
         let mut scratch = vec![
             Complex::default();
             self.rows
                 .get_scratch_len()
                 .max(self.real_rows.get_scratch_len())
         ];
-        for (row, out) in input
-            .chunks_exact_mut(size)
-            .zip(partial.chunks_exact_mut(half))
-        {
-            self.rows
-                .process_with_scratch(row, out, &mut scratch)
-                .expect("buffers sized for the plan");
-        }
+        // Along ky, for every kx = 0 ..= size/2: G(kx, y) for y = 0 ..= size/2.
+        let partial = self.row_spectra(half_columns, &mut scratch);
         // Along kx, for every y: the sequence over all kx is conjugate-symmetric, since
         // G(−kx, y) = conj(G(kx, y)) for an even real array, so its transform is real. The
         // complex-to-real FFT computes Σ X(k)·e^(+2πi·kx·x/n); conjugating the input gives the
