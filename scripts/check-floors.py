@@ -14,7 +14,7 @@ import sys
 
 # Lowest first. A module may import from its own floor and the floors below it.
 FLOORS = {
-    0: ["allocator", "atomic_file", "container", "hex", "jpeg_layout", "sample", "test_random"],
+    0: ["allocator", "atomic_file", "container", "cpu", "hex", "jpeg_layout", "sample", "test_random"],
     1: ["verdict", "explanation", "c2pa_status", "format", "pixels", "recode", "identity", "source_type", "limits", "schema_version"],
     2: ["layers"],
     3: ["registry"],

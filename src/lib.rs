@@ -32,6 +32,7 @@ mod atomic_file;
 mod c2pa_status;
 mod check;
 mod container;
+mod cpu;
 mod explanation;
 mod format;
 mod hex;

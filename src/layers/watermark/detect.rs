@@ -20,7 +20,6 @@
 
 use std::sync::OnceLock;
 
-use super::cpu::dispatch_avx2;
 use super::fold::fold;
 use super::grid::{canonical_size, MIN_DETECT_SIDE};
 use super::lattice::{self, Lattice};
@@ -29,6 +28,7 @@ use super::payload::{decode, unpack, AssetId, CODED_BITS};
 use super::pilot::{Orientation, PilotSearch};
 use super::plane::Plane;
 use super::visibility;
+use crate::cpu::dispatch_avx2;
 
 /// At most this many hypotheses are decoded per image (the false-positive bound depends on it).
 pub const MAX_DECODES: usize = 8;
@@ -353,7 +353,7 @@ mod tests {
 
     #[test]
     fn the_avx2_and_baseline_listening_weights_agree_bit_for_bit() {
-        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        use crate::cpu::{portable_only, test_samples};
         let high: Vec<f32> = test_samples(1003, 1).iter().map(|v| v - 128.0).collect();
         let activity: Vec<f32> = test_samples(1003, 2).iter().map(|v| v / 20.0).collect();
         assert_eq!(

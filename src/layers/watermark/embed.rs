@@ -4,12 +4,12 @@
 
 use image::DynamicImage;
 
-use super::cpu::dispatch_avx2;
 use super::grid::{canonical_size, MIN_SIDE};
 use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
 use super::plane::Plane;
 use super::visibility;
+use crate::cpu::dispatch_avx2;
 use crate::sample::round_to_u8;
 
 /// Default embedding strength: the chip amplitude, in 0–255 luma steps, where the texture mask is 1.
@@ -149,7 +149,7 @@ fn add_f32(raw: &mut [f32], channels: usize, colour: usize, residual: &[f32], ga
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::watermark::cpu::{portable_only, test_samples};
+    use crate::cpu::{portable_only, test_samples};
 
     #[test]
     fn the_mark_as_it_lands_meets_the_quality_target_at_every_size() {

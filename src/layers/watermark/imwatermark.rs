@@ -18,7 +18,7 @@
 
 use image::RgbImage;
 
-use super::cpu::dispatch_avx2;
+use crate::cpu::dispatch_avx2;
 
 /// The quantisation step both methods use for the U channel.
 const STEP: f64 = 36.0;
@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn the_avx2_and_baseline_haar_agree_bit_for_bit() {
-        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        use crate::cpu::{portable_only, test_samples};
         let bytes: Vec<u8> = test_samples(3 * 97 * 61, 5)
             .iter()
             .map(|&v| v as u8)

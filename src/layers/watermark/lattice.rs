@@ -311,7 +311,7 @@ impl Acf {
     /// same operations in the same order as [`Acf::comb_score`], so the bits are the same.
     fn comb_scores(&self, tiles: &[f32], turn: (f32, f32), out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        let done = if super::cpu::has_avx2() {
+        let done = if crate::cpu::has_avx2() {
             // SAFETY: the CPU has AVX2.
             unsafe { self.comb_scores_avx2(tiles, turn, out) }
         } else {
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn the_avx2_and_scalar_comb_scores_agree_bit_for_bit() {
-        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        use crate::cpu::{portable_only, test_samples};
         for size in [64usize, 61] {
             let values: Vec<f32> = test_samples(size * size, 13)
                 .iter()

@@ -10,7 +10,6 @@
 //! aspect change from the autocorrelation of the tile lattice and the translation and mirroring
 //! from the pilot. See [`embed`] and [`detect`] for the two halves.
 
-mod cpu;
 mod embed;
 mod evidence;
 mod fold;
@@ -21,6 +20,7 @@ mod pattern;
 mod payload;
 mod pilot;
 mod plane;
+mod sampler;
 mod spectrum;
 mod visibility;
 

@@ -6,7 +6,7 @@ use fast_image_resize::pixels::F32;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 
-use super::cpu::dispatch_avx2;
+use crate::cpu::dispatch_avx2;
 
 /// A row-major plane of `f32` samples on the 0–255 scale.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn the_avx2_and_baseline_versions_agree_bit_for_bit() {
-        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        use crate::cpu::{portable_only, test_samples};
         let plane = Plane {
             width: 203,
             height: 77,

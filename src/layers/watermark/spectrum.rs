@@ -5,7 +5,7 @@
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
-use super::cpu::dispatch_avx2;
+use crate::cpu::dispatch_avx2;
 
 /// A reusable 2-D FFT of one size.
 pub struct Fft2 {
@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn the_avx2_and_baseline_whitening_agree_bit_for_bit() {
-        use crate::layers::watermark::cpu::{portable_only, test_samples};
+        use crate::cpu::{portable_only, test_samples};
         // A steep spectrum: huge values beside small ones, as near DC.
         let size = 64;
         let values: Vec<f32> = test_samples(size * (size / 2 + 1), 11)

@@ -1,11 +1,12 @@
-//! Runtime CPU dispatch for the watermark's hot loops. The crate is built for baseline x86-64,
-//! where the compiler vectorises with SSE2, four `f32` lanes at a time; on a CPU with AVX2 the
-//! same Rust code, compiled a second time with AVX2 enabled, runs eight. Both versions perform
-//! the same IEEE operations in the same order in every lane (Rust never fuses a multiply and an
-//! add on its own), so their results are bit-identical.
+//! Runtime CPU dispatch for the hot pixel loops (the watermark's, and the JPEG re-encoder's
+//! colour conversion). The crate is built for baseline x86-64, where the compiler vectorises
+//! with SSE2, four `f32` lanes at a time; on a CPU with AVX2 the same Rust code, compiled a
+//! second time with AVX2 enabled, runs eight. Both versions perform the same IEEE operations in
+//! the same order in every lane (Rust never fuses a multiply and an add on its own), so their
+//! results are bit-identical.
 
 /// Whether this CPU has AVX2 (the standard library caches the answer).
-pub(super) fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     #[cfg(test)]
     if PORTABLE_ONLY.with(std::cell::Cell::get) {
         return false;
@@ -13,6 +14,23 @@ pub(super) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU has AVX-512F (the standard library caches the answer). Switched off with
+/// the AVX2 versions in tests that compare against the baseline.
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(test)]
+    if PORTABLE_ONLY.with(std::cell::Cell::get) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -30,7 +48,7 @@ macro_rules! dispatch_avx2 {
             #[inline(always)]
             fn portable($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
-            if $crate::layers::watermark::cpu::has_avx2() {
+            if $crate::cpu::has_avx2() {
                 #[target_feature(enable = "avx2")]
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     portable($($arg),*)
@@ -42,7 +60,7 @@ macro_rules! dispatch_avx2 {
         }
     };
 }
-pub(super) use dispatch_avx2;
+pub(crate) use dispatch_avx2;
 
 #[cfg(test)]
 thread_local! {
@@ -52,7 +70,7 @@ thread_local! {
 /// Runs `f` on this thread with the AVX2 versions switched off, so tests can check that both
 /// versions give the same bits (on a CPU without AVX2 both sides are the baseline).
 #[cfg(test)]
-pub(super) fn portable_only<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn portable_only<T>(f: impl FnOnce() -> T) -> T {
     PORTABLE_ONLY.with(|flag| flag.set(true));
     let out = f();
     PORTABLE_ONLY.with(|flag| flag.set(false));
@@ -61,7 +79,7 @@ pub(super) fn portable_only<T>(f: impl FnOnce() -> T) -> T {
 
 /// Deterministic test samples: `n` values in `0 .. 256`, with `seed` choosing the sequence.
 #[cfg(test)]
-pub(super) fn test_samples(n: usize, seed: u64) -> Vec<f32> {
+pub(crate) fn test_samples(n: usize, seed: u64) -> Vec<f32> {
     let mut random = crate::test_random::XorShift64::new(seed | 1);
     (0..n).map(|_| 256.0 * random.unit()).collect()
 }
