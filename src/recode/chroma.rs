@@ -14,8 +14,9 @@
 //! The samples are handed to `jpeg-encoder` replicated over their block, where its box average
 //! returns them exactly.
 
-use jpeg_encoder::{rgb_to_ycbcr, ImageBuffer, JpegColorType};
+use jpeg_encoder::{ImageBuffer, JpegColorType};
 
+use crate::cpu::dispatch_avx2;
 use crate::sample::round_to_u8;
 
 /// Jacobi steps: the error at the highest chroma frequency shrinks by at least ¾ per step in 2-D
@@ -27,12 +28,11 @@ pub(super) struct PreSubsampled<'a> {
     rgb: &'a [u8],
     width: u16,
     height: u16,
-    fx: usize,
     fy: usize,
-    /// Subsampled Cb and Cr, `sub_width` samples per row.
+    /// Subsampled Cb and Cr, each sample repeated over the `fx` columns of its block: one row
+    /// of `width` samples per subsampled row, copied as it is for each of the block's rows.
     cb: Vec<u8>,
     cr: Vec<u8>,
-    sub_width: usize,
 }
 
 impl<'a> PreSubsampled<'a> {
@@ -49,13 +49,24 @@ impl<'a> PreSubsampled<'a> {
         // chroma of its mean colour: one conversion per block, integer sums per pixel). A block
         // cut by the image edge counts its last pixel again, as the encoder pads. (Factors are
         // 1 or 2: shifts, not divisions.)
-        let (shift_x, shift_y) = (fx.trailing_zeros(), fy.trailing_zeros());
+        let shift_y = fy.trailing_zeros();
         let mut sums = vec![[0u32; 3]; sw * sh];
         for y in 0..sh * fy {
             let row = &rgb[y.min(h - 1) * w * 3..][..w * 3];
             let cells = &mut sums[(y >> shift_y) * sw..][..sw];
-            for (x, p) in row.chunks_exact(3).enumerate() {
-                add_pixel(&mut cells[x >> shift_x], p);
+            if fx == 2 {
+                // Two pixels per cell, zipped rather than indexed (no bounds test per pixel).
+                for (cell, pair) in cells.iter_mut().zip(row.chunks_exact(6)) {
+                    add_pixel(cell, &pair[..3]);
+                    add_pixel(cell, &pair[3..]);
+                }
+                if w % 2 == 1 {
+                    add_pixel(&mut cells[sw - 1], &row[(w - 1) * 3..]);
+                }
+            } else {
+                for (cell, p) in cells.iter_mut().zip(row.chunks_exact(3)) {
+                    add_pixel(cell, p);
+                }
             }
             if sw * fx > w {
                 add_pixel(&mut cells[sw - 1], &row[(w - 1) * 3..]);
@@ -64,20 +75,35 @@ impl<'a> PreSubsampled<'a> {
         let area = (fx * fy) as f32;
         let (cb, cr): (Vec<f32>, Vec<f32>) = sums.iter().map(|s| mean_chroma(s, area)).unzip();
         let solve = |target: Vec<f32>| {
-            invert_upsampling(&target, sw, sh, fx == 2, fy == 2)
-                .into_iter()
-                .map(round_to_u8)
-                .collect()
+            let solved = invert_upsampling(target, sw, sh, fx == 2, fy == 2);
+            let mut spread = vec![0u8; w * sh];
+            for (out, row) in spread.chunks_exact_mut(w).zip(solved.chunks_exact(sw)) {
+                if fx == 2 {
+                    let mut pairs = out.chunks_exact_mut(2);
+                    for (pair, &v) in (&mut pairs).zip(row) {
+                        let level = round_to_u8(v);
+                        pair[0] = level;
+                        pair[1] = level;
+                    }
+                    // An odd width's last column is half a block.
+                    if let ([last], Some(&v)) = (pairs.into_remainder(), row.last()) {
+                        *last = round_to_u8(v);
+                    }
+                } else {
+                    for (o, &v) in out.iter_mut().zip(row) {
+                        *o = round_to_u8(v);
+                    }
+                }
+            }
+            spread
         };
         Some(PreSubsampled {
             rgb,
             width,
             height,
-            fx,
             fy,
             cb: solve(cb),
             cr: solve(cr),
-            sub_width: sw,
         })
     }
 }
@@ -98,17 +124,32 @@ impl ImageBuffer for PreSubsampled<'_> {
     fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
         let w = usize::from(self.width);
         let row = &self.rgb[usize::from(y) * w * 3..][..w * 3];
-        let sub_row = (usize::from(y) / self.fy) * self.sub_width;
-        let shift_x = self.fx.trailing_zeros();
-        buffers[0].extend(
-            row.chunks_exact(3)
-                .map(|p| rgb_to_ycbcr(p[0], p[1], p[2]).0),
-        );
+        let luma = &mut buffers[0];
+        let at = luma.len();
+        luma.resize(at + w, 0);
+        luma_row(row, &mut luma[at..]);
+        let sub_row = usize::from(y) / self.fy * w;
         for (buffer, samples) in buffers[1..3].iter_mut().zip([&self.cb, &self.cr]) {
-            let samples = &samples[sub_row..][..self.sub_width];
-            buffer.extend((0..w).map(|x| samples[x >> shift_x]));
+            buffer.extend_from_slice(&samples[sub_row..][..w]);
         }
     }
+}
+
+dispatch_avx2! {
+    /// The Y of every pixel of a packed RGB row (vectorised with AVX2 where the CPU has it).
+    fn luma_row(rgb: &[u8], out: &mut [u8]) {
+        for (y, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+            *y = luma_of(p[0], p[1], p[2]);
+        }
+    }
+}
+
+/// The Y of [`jpeg_encoder::rgb_to_ycbcr`], by its integer arithmetic (the whole conversion,
+/// whose chroma is not used here, would not vectorise).
+#[inline(always)]
+fn luma_of(r: u8, g: u8, b: u8) -> u8 {
+    let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+    ((19595 * r + 38470 * g + 7471 * b + 0x7FFF) >> 16) as u8
 }
 
 fn add_pixel(sum: &mut [u32; 3], pixel: &[u8]) {
@@ -128,29 +169,45 @@ fn mean_chroma(sum: &[u32; 3], area: f32) -> (f32, f32) {
 
 /// The samples whose triangle upsampling, box-averaged back, is `target` (a `w` × `h` grid;
 /// `along_x`/`along_y` say which axes were subsampled).
-fn invert_upsampling(target: &[f32], w: usize, h: usize, along_x: bool, along_y: bool) -> Vec<f32> {
-    let mut estimate = target.to_vec();
+fn invert_upsampling(
+    target: Vec<f32>,
+    w: usize,
+    h: usize,
+    along_x: bool,
+    along_y: bool,
+) -> Vec<f32> {
+    let mut estimate = target.clone();
+    let (mut across, mut blurred) = (vec![0.0; target.len()], vec![0.0; target.len()]);
     for _ in 0..STEPS {
-        let blurred = box_of_upsampled(&estimate, w, h, along_x, along_y);
-        for ((e, t), b) in estimate.iter_mut().zip(target).zip(&blurred) {
+        box_of_upsampled(&estimate, &mut across, &mut blurred, w, h, along_x, along_y);
+        for ((e, t), b) in estimate.iter_mut().zip(&target).zip(&blurred) {
             *e += t - b;
         }
     }
     estimate
 }
 
-/// `box(upsample(s))` on the subsampled grid: [⅛, ¾, ⅛] along each subsampled axis, edges
-/// replicated (the decoders' first and last outputs are the edge sample itself).
-fn box_of_upsampled(s: &[f32], w: usize, h: usize, along_x: bool, along_y: bool) -> Vec<f32> {
+/// `box(upsample(s))` on the subsampled grid, into `out`: [⅛, ¾, ⅛] along each subsampled axis,
+/// edges replicated (the decoders' first and last outputs are the edge sample itself). `across`
+/// holds the pass along x when both axes are subsampled.
+fn box_of_upsampled(
+    s: &[f32],
+    across: &mut [f32],
+    out: &mut [f32],
+    w: usize,
+    h: usize,
+    along_x: bool,
+    along_y: bool,
+) {
     // Written as zips of whole rows (no clamped index per sample) so that it vectorises.
     let smooth = |out: &mut [f32], centre: &[f32], before: &[f32], after: &[f32]| {
         for (((o, &c), &l), &r) in out.iter_mut().zip(centre).zip(before).zip(after) {
             *o = 0.75 * c + 0.125 * (l + r);
         }
     };
-    let mut out = s.to_vec();
+    let horizontal = if along_y { &mut *across } else { &mut *out };
     if along_x && w > 1 {
-        for (row_in, row_out) in s.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
+        for (row_in, row_out) in s.chunks_exact(w).zip(horizontal.chunks_exact_mut(w)) {
             smooth(
                 &mut row_out[1..w - 1],
                 &row_in[1..w - 1],
@@ -161,21 +218,39 @@ fn box_of_upsampled(s: &[f32], w: usize, h: usize, along_x: bool, along_y: bool)
             row_out[0] = 0.75 * row_in[0] + 0.125 * (row_in[0] + row_in[1]);
             row_out[last] = 0.75 * row_in[last] + 0.125 * (row_in[last - 1] + row_in[last]);
         }
+    } else {
+        horizontal.copy_from_slice(s);
     }
     if along_y {
-        let s = out.clone();
-        let row = |y: usize| &s[y * w..][..w];
+        let row = |y: usize| &across[y * w..][..w];
         for (y, row_out) in out.chunks_exact_mut(w).enumerate() {
             let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
             smooth(row_out, row(y), row(up), row(down));
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jpeg_encoder::rgb_to_ycbcr;
+
+    #[test]
+    fn luma_is_the_encoders_own_for_every_colour_in_both_versions() {
+        let rgb: Vec<u8> = (0..1u32 << 24)
+            .flat_map(|c| <[u8; 3]>::try_from(&c.to_le_bytes()[..3]).unwrap())
+            .collect();
+        let expected: Vec<u8> = rgb
+            .chunks_exact(3)
+            .map(|p| rgb_to_ycbcr(p[0], p[1], p[2]).0)
+            .collect();
+        let mut dispatched = vec![0; expected.len()];
+        luma_row(&rgb, &mut dispatched);
+        assert!(dispatched == expected, "the dispatched version differs");
+        let mut portable = vec![0; expected.len()];
+        crate::cpu::portable_only(|| luma_row(&rgb, &mut portable));
+        assert!(portable == expected, "the portable version differs");
+    }
 
     /// libjpeg's / zune-jpeg's h2v2 fancy upsampling of a `w` × `h` grid, in floating point.
     fn upsample(s: &[f32], w: usize, h: usize) -> Vec<f32> {
@@ -224,7 +299,7 @@ mod tests {
                 / s.len() as f32)
                 .sqrt()
         };
-        let recovered = invert_upsampling(&boxed, w, h, true, true);
+        let recovered = invert_upsampling(boxed.clone(), w, h, true, true);
         assert!(
             error(&boxed) > 15.0,
             "box averaging blurs: {}",
