@@ -91,15 +91,8 @@ pub(super) fn fold(high: &Plane, lattice: Lattice, stride: usize) -> Option<Vec<
 
 #[cfg(test)]
 mod tests {
+    use super::super::sampler::tests::textured;
     use super::*;
-
-    fn textured(width: usize, height: usize) -> Plane {
-        let mut plane = Plane::new(width, height);
-        for (i, v) in plane.data.iter_mut().enumerate() {
-            *v = ((i * 37) % 101) as f32 - 50.0;
-        }
-        plane
-    }
 
     #[test]
     fn the_untouched_fold_adds_every_pixel_to_its_tile_position() {

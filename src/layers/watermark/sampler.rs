@@ -441,10 +441,11 @@ struct Window {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn textured(width: usize, height: usize) -> Plane {
+    /// A plane of deterministic texture (values in −50..50).
+    pub(in crate::layers::watermark) fn textured(width: usize, height: usize) -> Plane {
         let mut plane = Plane::new(width, height);
         for (i, v) in plane.data.iter_mut().enumerate() {
             *v = ((i * 37) % 101) as f32 - 50.0;
