@@ -356,27 +356,14 @@ impl<'a> Sampler<'a> {
         }
         // Positions are monotonic along the lanes, so the extremes are the first and last.
         let last_of = |v: __m512i| _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(v));
-        let (first, last) = (_mm512_cvtsi512_si32(xi), last_of(xi));
-        let (top, bottom) = (_mm512_cvtsi512_si32(yi), last_of(yi));
-        if first.abs_diff(last) > 30 || top.abs_diff(bottom) > 2 {
-            return None;
-        }
-        let (column, row) = (first.min(last), top.min(bottom));
-        let rows = 1 + top.abs_diff(bottom) as usize;
-        // Inside the plane: 0 ≤ column and 0 ≤ row, so these are in range.
-        let width = self.plane.width;
-        let start = row as usize * width + column as usize;
-        let ascending = _mm512_add_epi32(
-            _mm512_set1_epi32(first),
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        );
-        let consecutive = rows == 1 && _mm512_cmpeq_epi32_mask(xi, ascending) == 0xffff;
-        (consecutive || start + rows * width + 32 <= self.plane.data.len()).then_some(Window {
-            start,
-            column,
-            row,
-            rows,
-            consecutive,
+        let x = (_mm512_cvtsi512_si32(xi), last_of(xi));
+        let y = (_mm512_cvtsi512_si32(yi), last_of(yi));
+        self.window_of(x, y, 30, 2, 32, |first| {
+            let ascending = _mm512_add_epi32(
+                _mm512_set1_epi32(first),
+                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            );
+            _mm512_cmpeq_epi32_mask(xi, ascending) == 0xffff
         })
     }
 
@@ -402,9 +389,35 @@ impl<'a> Sampler<'a> {
             return None;
         }
         // Positions are monotonic along the lanes, so the extremes are the first and last.
-        let (first, last) = (_mm256_extract_epi32::<0>(xi), _mm256_extract_epi32::<7>(xi));
-        let (top, bottom) = (_mm256_extract_epi32::<0>(yi), _mm256_extract_epi32::<7>(yi));
-        if first.abs_diff(last) > 14 || top.abs_diff(bottom) > 1 {
+        let x = (_mm256_extract_epi32::<0>(xi), _mm256_extract_epi32::<7>(xi));
+        let y = (_mm256_extract_epi32::<0>(yi), _mm256_extract_epi32::<7>(yi));
+        self.window_of(x, y, 14, 1, 16, |first| {
+            let ascending = _mm256_add_epi32(
+                _mm256_set1_epi32(first),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            _mm256_movemask_epi8(_mm256_cmpeq_epi32(xi, ascending)) == -1
+        })
+    }
+
+    /// The [`Window`] of a block whose lanes are all inside the plane, from the integer
+    /// positions of its first and last lanes (`x`, `y`: first, last): `None` when they lie more
+    /// than `column_span` columns or `row_span` rows apart, or when `samples` samples from the
+    /// window's start on each of its rows and the one below would reach past the plane's data
+    /// (unless the lanes are consecutive columns of one row, which `consecutive(first column)`
+    /// tells: their neighbours are inside the plane).
+    #[cfg(target_arch = "x86_64")]
+    fn window_of(
+        &self,
+        x: (i32, i32),
+        y: (i32, i32),
+        column_span: u32,
+        row_span: u32,
+        samples: usize,
+        consecutive: impl FnOnce(i32) -> bool,
+    ) -> Option<Window> {
+        let ((first, last), (top, bottom)) = (x, y);
+        if first.abs_diff(last) > column_span || top.abs_diff(bottom) > row_span {
             return None;
         }
         let (column, row) = (first.min(last), top.min(bottom));
@@ -412,13 +425,8 @@ impl<'a> Sampler<'a> {
         // Inside the plane: 0 ≤ column and 0 ≤ row, so these are in range.
         let width = self.plane.width;
         let start = row as usize * width + column as usize;
-        let ascending = _mm256_add_epi32(
-            _mm256_set1_epi32(first),
-            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        );
-        let consecutive =
-            rows == 1 && _mm256_movemask_epi8(_mm256_cmpeq_epi32(xi, ascending)) == -1;
-        (consecutive || start + rows * width + 16 <= self.plane.data.len()).then_some(Window {
+        let consecutive = rows == 1 && consecutive(first);
+        (consecutive || start + rows * width + samples <= self.plane.data.len()).then_some(Window {
             start,
             column,
             row,
