@@ -177,7 +177,13 @@ fn invert_upsampling(
     along_y: bool,
 ) -> Vec<f32> {
     let mut estimate = target.clone();
-    let (mut across, mut blurred) = (vec![0.0; target.len()], vec![0.0; target.len()]);
+    let mut blurred = vec![0.0; target.len()];
+    // The pass along x has a plane of its own only when a pass along y follows it.
+    let mut across = if along_y {
+        vec![0.0; target.len()]
+    } else {
+        Vec::new()
+    };
     for _ in 0..STEPS {
         box_of_upsampled(&estimate, &mut across, &mut blurred, w, h, along_x, along_y);
         for ((e, t), b) in estimate.iter_mut().zip(&target).zip(&blurred) {

@@ -91,6 +91,11 @@ impl RealFft2 {
         self.size / 2 + 1
     }
 
+    /// Scratch for the row plan and for another plan that needs `other` values.
+    fn scratch(&self, other: usize) -> Vec<Complex<f32>> {
+        vec![Complex::default(); self.rows.get_scratch_len().max(other)]
+    }
+
     /// The real-input FFT of every `size`-sample row of `values`: `size/2 + 1` values per row.
     /// `scratch` must hold the plan's scratch length.
     fn row_spectra(&self, values: &[f32], scratch: &mut [Complex<f32>]) -> Vec<Complex<f32>> {
@@ -112,12 +117,7 @@ impl RealFft2 {
     /// The spectrum of `values` (row-major) in the half layout.
     fn half_spectrum(&self, values: &[f32]) -> Vec<Complex<f32>> {
         let (size, half) = (self.size, self.half());
-        let mut scratch = vec![
-            Complex::default();
-            self.rows
-                .get_scratch_len()
-                .max(self.columns.get_inplace_scratch_len())
-        ];
+        let mut scratch = self.scratch(self.columns.get_inplace_scratch_len());
         let rows = self.row_spectra(values, &mut scratch);
         let mut columns = vec![Complex::default(); size * half];
         transpose(&rows, &mut columns, half, size);
@@ -133,12 +133,7 @@ impl RealFft2 {
     /// by a complex-to-real one.
     fn even_transform(&self, half_columns: &[f32]) -> Vec<f32> {
         let (size, half) = (self.size, self.half());
-        let mut scratch = vec![
-            Complex::default();
-            self.rows
-                .get_scratch_len()
-                .max(self.real_rows.get_scratch_len())
-        ];
+        let mut scratch = self.scratch(self.real_rows.get_scratch_len());
         // Along ky, for every kx = 0 ..= size/2: G(kx, y) for y = 0 ..= size/2.
         let partial = self.row_spectra(half_columns, &mut scratch);
         // Along kx, for every y: the sequence over all kx is conjugate-symmetric, since
