@@ -437,6 +437,81 @@ mod tests {
         }
     }
 
+    /// The package's decode written plainly: the whole U plane pixel by pixel, the whole
+    /// approximation band, then every block's vote with `%`.
+    fn reference_votes(image: &RgbImage, method: Method, variant: Variant) -> Vec<bool> {
+        let (width, height) = (
+            image.width() as usize / 4 * 4,
+            image.height() as usize / 4 * 4,
+        );
+        let u = |x: usize, y: usize| {
+            let p = image.get_pixel(x as u32, y as u32).0;
+            let (r, g, b) = if variant.rgb_as_bgr {
+                (p[2], p[1], p[0])
+            } else {
+                (p[0], p[1], p[2])
+            };
+            (f64::from(u_fixed(r, g, b)), u_float(r, g, b))
+        };
+        let (rows, cols) = (height / 2, width / 2);
+        let mut band = vec![0.0f64; rows * cols];
+        for i in 0..rows {
+            for j in 0..cols {
+                let [a, b, c, d] =
+                    [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| u(2 * j + dx, 2 * i + dy));
+                band[i * cols + j] = if variant.float {
+                    let h = std::f32::consts::FRAC_1_SQRT_2;
+                    let (left, right) = (h * c.1 + h * a.1, h * d.1 + h * b.1);
+                    f64::from(h * right + h * left)
+                } else {
+                    let h = std::f64::consts::FRAC_1_SQRT_2;
+                    let (left, right) = (h * c.0 + h * a.0, h * d.0 + h * b.0);
+                    h * right + h * left
+                };
+            }
+        }
+        let mut votes = Vec::new();
+        for i in 0..rows / BLOCK {
+            for j in 0..cols / BLOCK {
+                let mut block = [0.0; BLOCK * BLOCK];
+                for r in 0..BLOCK {
+                    for c in 0..BLOCK {
+                        block[r * BLOCK + c] = band[(i * BLOCK + r) * cols + j * BLOCK + c];
+                    }
+                }
+                let magnitude = match method {
+                    Method::DwtDct => largest_ac(&block),
+                    Method::DwtDctSvd => largest_singular_value(&block),
+                };
+                votes.push(magnitude % STEP > STEP / 2.0);
+            }
+        }
+        votes
+    }
+
+    #[test]
+    fn every_variant_votes_as_the_plain_decode_does() {
+        use crate::cpu::{portable_only, test_samples};
+        // Odd sizes (rows and columns the package cuts off, a partial row of blocks) and every
+        // byte value.
+        let (width, height) = (301, 263);
+        let bytes: Vec<u8> = test_samples(3 * width * height, 5)
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
+        let image = RgbImage::from_raw(width as u32, height as u32, bytes).unwrap();
+        for method in [Method::DwtDct, Method::DwtDctSvd] {
+            for variant in Variant::ALL {
+                let expected = reference_votes(&image, method, variant);
+                let dispatched = BlockVotes::new(&image, method, variant).unwrap().votes;
+                let portable =
+                    portable_only(|| BlockVotes::new(&image, method, variant).unwrap().votes);
+                assert_eq!(dispatched, expected, "{method:?} {variant:?}");
+                assert_eq!(portable, expected, "{method:?} {variant:?}");
+            }
+        }
+    }
+
     #[test]
     fn fixed_point_u_matches_opencv_reference_values() {
         // Values computed with cv2.cvtColor(..., COLOR_BGR2YUV) (opencv-python-headless 4.x).

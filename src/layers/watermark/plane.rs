@@ -219,6 +219,41 @@ mod tests {
     }
 
     #[test]
+    fn box_mean_is_the_clamped_window_mean() {
+        use crate::cpu::test_samples;
+        // Planes shorter and narrower than the window, and larger ones.
+        for (w, h) in [(1, 1), (3, 2), (9, 4), (40, 5), (17, 31), (64, 64)] {
+            let plane = Plane {
+                width: w,
+                height: h,
+                data: test_samples(w * h, (w * 31 + h) as u64),
+            };
+            for radius in [1, 2, 4] {
+                let mean = plane.box_mean(radius);
+                let r = radius as isize;
+                let at = |x: isize, y: isize| {
+                    let (x, y) = (x.clamp(0, w as isize - 1), y.clamp(0, h as isize - 1));
+                    f64::from(plane.data[y as usize * w + x as usize])
+                };
+                for y in 0..h as isize {
+                    for x in 0..w as isize {
+                        let window: f64 = (-r..=r)
+                            .flat_map(|dy| (-r..=r).map(move |dx| (dx, dy)))
+                            .map(|(dx, dy)| at(x + dx, y + dy))
+                            .sum();
+                        let expected = window / ((2 * r + 1) * (2 * r + 1)) as f64;
+                        let got = f64::from(mean.data[y as usize * w + x as usize]);
+                        assert!(
+                            (got - expected).abs() < 1e-3,
+                            "{w}×{h} r{radius} ({x}, {y}): {got} vs {expected}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn box_mean_of_a_constant_is_the_constant() {
         let mut plane = Plane::new(7, 5);
         plane.data.iter_mut().for_each(|v| *v = 3.0);
