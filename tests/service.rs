@@ -88,7 +88,19 @@ impl Server {
     /// A real `synthmark serve` process with an SQLite registry of its own, signing with the
     /// development identity (`--dev`: tokens without a certificate are refused otherwise).
     fn process() -> Server {
+        Server::process_with(None)
+    }
+
+    /// `synthmark serve` as a process with the development identity and one token, logging to
+    /// `serve.log` in its home, with the registry at `registry` (default: an SQLite file in its
+    /// home).
+    fn process_with(registry: Option<&str>) -> Server {
         let home = tempfile::tempdir().unwrap();
+        let registry = registry.map_or_else(
+            || home.path().join("registry.sqlite").display().to_string(),
+            str::to_string,
+        );
+        let log = std::fs::File::create(home.path().join("serve.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_synthmark"))
             .args([
                 "serve",
@@ -98,8 +110,8 @@ impl Server {
                 "--token",
                 TOKEN,
                 "--registry",
+                &registry,
             ])
-            .arg(home.path().join("registry.sqlite"))
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env_remove("SYNTHMARK_CERT")
@@ -107,7 +119,7 @@ impl Server {
             .env_remove("SYNTHMARK_API_TOKENS")
             .env_remove("SYNTHMARK_REGISTRY")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start synthmark serve");
         let stdout = child.stdout.take().unwrap();
@@ -123,6 +135,22 @@ impl Server {
             running: Running::Process(child),
             home,
         }
+    }
+
+    /// Sends SIGTERM to a process server and waits for it: its exit status and its log.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let Running::Process(child) = &mut self.running else {
+            unreachable!("a process server")
+        };
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let exit = child.wait().unwrap();
+        let log = std::fs::read_to_string(self.home.path().join("serve.log")).unwrap();
+        (exit, log)
     }
 
     fn url(&self, path: &str) -> String {
@@ -529,6 +557,24 @@ fn two_instances_share_one_postgres_registry() {
 }
 
 #[test]
+fn sigterm_with_a_postgres_registry_exits_cleanly() {
+    // The PostgreSQL client closes its connection when the registry is dropped, by blocking on
+    // its own runtime: dropped on the server's async runtime at shutdown, it panicked ("Cannot
+    // start a runtime from within a runtime") and the process exited 101.
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let schema = common::PgSchema::new(&base, "sigterm");
+    let server = Server::process_with(Some(&schema.url));
+    let (status, body) = post(&server.url("/v1/check"), &png(320, 240, 3), None);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (exit, log) = server.terminate();
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
 fn sigterm_finishes_the_request_in_flight() {
     let server = Server::process();
     let big = png(3000, 2000, 12);
@@ -547,21 +593,8 @@ fn sigterm_finishes_the_request_in_flight() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let Running::Process(child) = &server.running else {
-        unreachable!("a process server")
-    };
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    let (exit, log) = server.terminate();
     let (status, body) = request.join().unwrap();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let mut server = server;
-    let Running::Process(child) = &mut server.running else {
-        unreachable!("a process server")
-    };
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
+    assert!(exit.success(), "{exit:?}\n{log}");
 }

@@ -2,6 +2,7 @@
 //! or service replicas) logging to and looking up in one registry. Migrations take an advisory
 //! lock, so instances starting together apply each one exactly once.
 
+use std::mem::ManuallyDrop;
 use std::sync::Mutex;
 
 use postgres::{Client, NoTls, Row};
@@ -47,7 +48,8 @@ const ENTRY_COLUMNS: &str = "e.id, e.asset_id, e.sha256, e.format, e.generator, 
      e.manifest_store, e.created_at, f.pdq, f.quality";
 
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    /// Dropped by hand, on a thread of its own (see the `Drop` impl).
+    client: ManuallyDrop<Mutex<Client>>,
     /// For reconnecting after the server closed the connection (restart, failover, idle kill).
     config: postgres::Config,
 }
@@ -76,7 +78,7 @@ impl PostgresStore {
             });
         }
         Ok(PostgresStore {
-            client: Mutex::new(client),
+            client: ManuallyDrop::new(Mutex::new(client)),
             config,
         })
     }
@@ -115,6 +117,23 @@ impl PostgresStore {
             )
             .map_err(|e| describe(&e))?;
         rows.iter().map(stored_from_row).collect()
+    }
+}
+
+impl Drop for PostgresStore {
+    /// Closes the connection on a thread of its own: `postgres::Client` closes by blocking on a
+    /// runtime of its own, which panics on an async runtime's thread ("Cannot start a runtime
+    /// from within a runtime"), where a service, or a library user's async code, may well drop
+    /// the last reference to its registry.
+    fn drop(&mut self) {
+        // SAFETY: `client` is taken once, here, and `self` is never used again.
+        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        std::thread::scope(|scope| {
+            // Without a thread to be had, the closure, and the client in it, is dropped here.
+            let _ = std::thread::Builder::new()
+                .name("registry-close".into())
+                .spawn_scoped(scope, move || drop(client));
+        });
     }
 }
 
