@@ -3,7 +3,9 @@
 # COUNT (default 300) 1-MP JPEGs, q90, 4:2:0, made from the dev corpus's real photos and renders
 # (scripts/make-bench-jpegs.py), every core busy on both sides:
 #   1. `check` with every pixel layer (stealth metadata, synthmark's watermark, generator
-#      watermarks; no registry), unlabelled files and stamped ones, against a Pillow decode;
+#      watermarks; no registry), unlabelled files and stamped ones, and unlabelled files again
+#      with a registry configured (an SQLite file: the PDQ fingerprint is computed and looked
+#      up too), against a Pillow decode;
 #   2. `stamp` with the watermark (decode, watermark, re-encode, read back, XMP, C2PA), against
 #      a Pillow decode + encode at quality 90;
 #   3. the service: POST /v1/check (pixels on) at concurrency 8 for SECONDS (default 15), the
@@ -43,13 +45,14 @@ stamp_into() { rm -rf "$work/stamped"; "$bin" stamp -q "$work/plain" --out "$wor
 # machine's speed (seen here: the same baseline 350 and 396 files/s in two runs an hour apart)
 # falls on a ratio's both sides rather than on one. The first round also warms the page cache.
 declare -A best=()
-jobs=(decode recode check stamp checks)
+jobs=(decode recode check checkr stamp checks)
 for _ in 1 2 3; do
   for job in "${jobs[@]}"; do
     case "$job" in
       decode) t=$(seconds_of python3 scripts/pillow_baseline.py decode "$work/plain") ;;
       recode) t=$(seconds_of python3 scripts/pillow_baseline.py recode "$work/plain" "$work/recoded" 90) ;;
       check) t=$(seconds_of "$bin" check -q --format ndjson "$work/plain") ;;
+      checkr) t=$(seconds_of "$bin" check -q --format ndjson --registry "$work/registry.sqlite" "$work/plain") ;;
       stamp) t=$(seconds_of stamp_into) ;;
       checks) t=$(seconds_of "$bin" check -q --format ndjson --trust "$work/id/ca.pem" "$work/stamped") ;;
     esac
@@ -57,7 +60,7 @@ for _ in 1 2 3; do
   done
 done
 decode_s=${best[decode]} recode_s=${best[recode]} check_s=${best[check]}
-stamp_s=${best[stamp]} checks_s=${best[checks]}
+checkr_s=${best[checkr]} stamp_s=${best[stamp]} checks_s=${best[checks]}
 # Every stamped file must read as ours, by its watermark too; every plain one as unmarked.
 "$bin" check -q --format ndjson --trust "$work/id/ca.pem" "$work/stamped" > "$work/stamped.ndjson" || true
 marked=$(grep -c '"layer":"watermark","finding":"watermark"' "$work/stamped.ndjson" || true)
@@ -71,11 +74,11 @@ files=("$work"/plain/*.jpg)
 "$load" "$url/healthz" "$seconds" 8 - > "$work/healthz.txt"
 "$load" "$url/v1/check" "$seconds" 8 "${files[@]:0:60}" > "$work/service.txt"
 
-python3 - "$count" "$decode_s" "$recode_s" "$check_s" "$stamp_s" "$checks_s" \
+python3 - "$count" "$decode_s" "$recode_s" "$check_s" "$stamp_s" "$checks_s" "$checkr_s" \
   "$work/healthz.txt" "$work/service.txt" <<'EOF'
 import re, sys
 n = int(sys.argv[1])
-decode, recode, check, stamp, checks = map(float, sys.argv[2:7])
+decode, recode, check, stamp, checks, checkr = map(float, sys.argv[2:8])
 def load(path):
     text = open(path).read()
     rps = float(re.search(r"([0-9.]+) ok/s", text).group(1))
@@ -86,10 +89,11 @@ print(f"pixel paths, {n} real 1-MP JPEGs (q90, 4:2:0), every core on both sides"
 print("{:<52} {:>9.1f} files/s".format("Pillow decode (baseline)", n / decode))
 print(line.format("synthmark check, unlabelled (every pixel layer)", n / check, check / decode, "<= 4x"))
 print(line.format("synthmark check, stamped (every pixel layer)", n / checks, checks / decode, "<= 4x"))
+print(line.format("synthmark check, unlabelled, with a registry (PDQ)", n / checkr, checkr / decode, "<= 4x"))
 print("{:<52} {:>9.1f} files/s".format("Pillow decode + encode q90 (baseline)", n / recode))
 print(line.format("synthmark stamp (watermark, XMP, C2PA)", n / stamp, stamp / recode, "<= 2.5x"))
-hz, hz99, _ = load(sys.argv[7])
-rps, p99, text = load(sys.argv[8])
+hz, hz99, _ = load(sys.argv[8])
+rps, p99, text = load(sys.argv[9])
 print("{:<52} {:>9.1f} requests/s  p99 {}".format("service GET /healthz, concurrency 8 (baseline)", hz, hz99))
 print("{:<52} {:>9.1f} requests/s  p99 {}  (goal >= 150/s, p99 <= 250 ms)".format(
     "service POST /v1/check, pixels on, concurrency 8", rps, p99))
