@@ -71,13 +71,17 @@ pub fn evidence(
 ) -> RegistryFindings {
     let (format, bytes, sha256) = (input.format, input.bytes, input.sha256);
     let asset_id = asset_id.map(|id| id.to_string());
-    let fingerprint = input.pixels.rgba().and_then(|rgba| {
-        pdq_dihedral(
-            rgba.as_raw(),
-            rgba.width() as usize,
-            rgba.height() as usize,
-            4,
-        )
+    // The decoded pixels as they are (8-bit RGB or RGBA): an RGBA copy of an RGB image would
+    // cost more than the fingerprint's own luma pass, for the same luma.
+    let fingerprint = input.pixels.image().and_then(|image| {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        match image {
+            image::DynamicImage::ImageRgb8(rgb) => pdq_dihedral(rgb.as_raw(), width, height, 3),
+            _ => input
+                .pixels
+                .rgba()
+                .and_then(|rgba| pdq_dihedral(rgba.as_raw(), width, height, 4)),
+        }
     });
     let query = Query {
         asset_id,
