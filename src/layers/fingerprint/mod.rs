@@ -14,6 +14,7 @@
 //! Byte order: [`PdqHash`] holds the 64-hex-digit form Meta's tools print (the 16-bit word of bits
 //! 240–255 first), so `to_hex` output can be compared with any PDQ implementation.
 
+mod jarosz;
 mod luma;
 
 use std::fmt;
@@ -23,7 +24,8 @@ use crate::format::Format;
 use crate::limits::Limits;
 use crate::pixels::LazyPixels;
 
-use luma::{jarosz_filter, luma};
+use jarosz::jarosz_sampled;
+use luma::luma;
 
 /// Hashes at most this many bits apart are the same picture (Meta's
 /// `PDQ_CONFIDENT_MATCH_THRESHOLD`).
@@ -192,21 +194,11 @@ fn dct16(
     }
     let pixels = &pixels[..width * height * channels];
     let mut luma = luma(pixels, channels);
-    let mut small = [[0f32; 64]; 64];
-    if width == 64 && height == 64 {
-        for (i, row) in small.iter_mut().enumerate() {
-            row.copy_from_slice(&luma[i * 64..(i + 1) * 64]);
-        }
+    let small = if width == 64 && height == 64 {
+        std::array::from_fn(|i| std::array::from_fn(|j| luma[i * 64 + j]))
     } else {
-        jarosz_filter(&mut luma, width, height);
-        for (i, row) in small.iter_mut().enumerate() {
-            let source_row = ((i as f64 + 0.5) * height as f64 / 64.0) as usize;
-            for (j, value) in row.iter_mut().enumerate() {
-                let source_column = ((j as f64 + 0.5) * width as f64 / 64.0) as usize;
-                *value = luma[source_row * width + source_column];
-            }
-        }
-    }
+        jarosz_sampled(&mut luma, width, height)
+    };
     Some((dct_64_to_16(&small), quality(&small)))
 }
 
