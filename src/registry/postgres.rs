@@ -277,21 +277,29 @@ impl Store for PostgresStore {
         probes: &[(usize, Vec<u16>)],
     ) -> Result<Vec<(i64, PdqHash)>, StoreError> {
         let mut client = self.client()?;
-        let statement = client
-            .prepare("SELECT entry, pdq FROM pdq_words WHERE position = $1 AND word = ANY($2)")
+        // Every probe in one query, so one round trip: the (position, word) pairs go in as two
+        // parallel arrays, and each pair is an index seek.
+        let (positions, words): (Vec<i16>, Vec<i32>) = probes
+            .iter()
+            .flat_map(|(position, words)| {
+                words
+                    .iter()
+                    .map(move |&word| (*position as i16, i32::from(word)))
+            })
+            .unzip();
+        let rows = client
+            .query(
+                "SELECT entry, pdq FROM pdq_words \
+                 WHERE (position, word) IN (SELECT * FROM unnest($1::smallint[], $2::integer[]))",
+                &[&positions, &words],
+            )
             .map_err(|e| describe(&e))?;
         let mut candidates = Vec::new();
-        for (position, words) in probes {
-            let words: Vec<i32> = words.iter().map(|&w| i32::from(w)).collect();
-            let rows = client
-                .query(&statement, &[&(*position as i16), &words])
-                .map_err(|e| describe(&e))?;
-            for row in rows {
-                let id: i64 = row.get(0);
-                let pdq: Vec<u8> = row.get(1);
-                if let Ok(bytes) = pdq.try_into() {
-                    candidates.push((id, PdqHash(bytes)));
-                }
+        for row in rows {
+            let id: i64 = row.get(0);
+            let pdq: Vec<u8> = row.get(1);
+            if let Ok(bytes) = pdq.try_into() {
+                candidates.push((id, PdqHash(bytes)));
             }
         }
         Ok(candidates)

@@ -1,6 +1,7 @@
 //! The embedded registry backend: one SQLite file (WAL mode, so several processes can read while
 //! one writes). Zero setup: the file and its tables are created on first use.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -250,18 +251,27 @@ impl Store for SqliteStore {
         probes: &[(usize, Vec<u16>)],
     ) -> Result<Vec<(i64, PdqHash)>, StoreError> {
         let connection = self.connection();
+        // One cached statement for every probe: the words go in as a JSON array, which SQLite
+        // reads as a list and seeks the primary key once per word (the same plan as an inlined
+        // list, without parsing a new statement of ~140 numbers 16 times per check).
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT entry, pdq FROM pdq_words \
+                 WHERE position = ?1 AND word IN (SELECT value FROM json_each(?2))",
+            )
+            .map_err(|e| describe(&e))?;
         let mut candidates = Vec::new();
+        let mut list = String::new();
         for (position, words) in probes {
-            // The words are numbers computed here, not user text: inlining them is safe and lets
-            // SQLite seek the primary key once per word.
-            let list: Vec<String> = words.iter().map(u16::to_string).collect();
-            let sql = format!(
-                "SELECT entry, pdq FROM pdq_words WHERE position = ?1 AND word IN ({})",
-                list.join(",")
-            );
-            let mut statement = connection.prepare(&sql).map_err(|e| describe(&e))?;
+            list.clear();
+            list.push('[');
+            for (i, word) in words.iter().enumerate() {
+                let comma = if i > 0 { "," } else { "" };
+                let _ = write!(list, "{comma}{word}"); // writing to a String cannot fail
+            }
+            list.push(']');
             let rows = statement
-                .query_map([*position as i64], |row| {
+                .query_map(rusqlite::params![*position as i64, list], |row| {
                     Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
                 })
                 .map_err(|e| describe(&e))?;
