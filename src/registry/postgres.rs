@@ -2,10 +2,12 @@
 //! or service replicas) logging to and looking up in one registry. Migrations take an advisory
 //! lock, so instances starting together apply each one exactly once.
 
+use std::collections::HashMap;
 use std::mem::ManuallyDrop;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use postgres::{Client, NoTls, Row};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
 
 use super::{stored_fingerprint, Entry, RegistryError, Store, StoreError, Stored, WORDS};
 use crate::layers::fingerprint::PdqHash;
@@ -49,9 +51,42 @@ const ENTRY_COLUMNS: &str = "e.id, e.asset_id, e.sha256, e.format, e.generator, 
 
 pub struct PostgresStore {
     /// Dropped by hand, on a thread of its own (see the `Drop` impl).
-    client: ManuallyDrop<Mutex<Client>>,
+    session: ManuallyDrop<Mutex<Session>>,
     /// For reconnecting after the server closed the connection (restart, failover, idle kill).
     config: postgres::Config,
+}
+
+/// The connection and the lookups prepared on it (a prepared statement belongs to its
+/// connection), so a lookup is one round trip instead of a prepare and an execute.
+struct Session {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Session {
+    fn new(client: Client) -> Session {
+        Session {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// The rows of `sql`, prepared on first use on this connection.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql)?;
+                self.statements.insert(sql.to_string(), statement.clone());
+                statement
+            }
+        };
+        self.client.query(&statement, params)
+    }
 }
 
 impl PostgresStore {
@@ -78,27 +113,59 @@ impl PostgresStore {
             });
         }
         Ok(PostgresStore {
-            client: ManuallyDrop::new(Mutex::new(client)),
+            session: ManuallyDrop::new(Mutex::new(Session::new(client))),
             config,
         })
     }
 
-    /// The connection, checked with a round trip first and re-opened if the server dropped it.
-    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
-        // A panic while holding the lock leaves the server consistent (transactions roll back).
-        let mut client = self
-            .client
+    /// The session, locked; a panic while holding the lock leaves the server consistent
+    /// (transactions roll back).
+    fn locked(&self) -> MutexGuard<'_, Session> {
+        self.session
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A new connection in place of one the server dropped.
+    fn reconnect(&self, session: &mut Session) -> Result<(), StoreError> {
+        let client = self.config.connect(NoTls).map_err(|e| {
+            StoreError::new(format!(
+                "lost the connection and cannot reconnect: {}",
+                describe(&e)
+            ))
+        })?;
+        *session = Session::new(client);
+        Ok(())
+    }
+
+    /// The connection for a write, checked with a round trip first and re-opened if the server
+    /// dropped it: a write is never sent twice.
+    fn client(&self) -> Result<MutexGuard<'_, Session>, StoreError> {
+        let mut session = self.locked();
+        let client = &mut session.client;
         if client.is_closed() || client.is_valid(std::time::Duration::from_secs(5)).is_err() {
-            *client = self.config.connect(NoTls).map_err(|e| {
-                StoreError::new(format!(
-                    "lost the connection and cannot reconnect: {}",
-                    describe(&e)
-                ))
-            })?;
+            self.reconnect(&mut session)?;
         }
-        Ok(client)
+        Ok(session)
+    }
+
+    /// A lookup, without a round trip first: if the server turns out to have dropped the
+    /// connection, it is re-opened and the lookup asked again, once (reading twice is harmless).
+    fn read<T>(
+        &self,
+        lookup: impl Fn(&mut Session) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut session = self.locked();
+        if session.client.is_closed() {
+            self.reconnect(&mut session)?;
+        }
+        match lookup(&mut session) {
+            Err(e) if e.is_closed() || session.client.is_closed() => {
+                self.reconnect(&mut session)?;
+                lookup(&mut session).map_err(|e| describe(&e))
+            }
+            result => result.map_err(|e| describe(&e)),
+        }
     }
 
     /// At most `limit` entries meeting `condition`, oldest first.
@@ -109,13 +176,8 @@ impl PostgresStore {
         limit: usize,
     ) -> Result<Vec<Stored>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .client()?
-            .query(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id LIMIT $2"),
-                &[value, &limit],
-            )
-            .map_err(|e| describe(&e))?;
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN fingerprints f ON f.entry = e.id WHERE {condition} ORDER BY e.id LIMIT $2");
+        let rows = self.read(|session| session.query(&sql, &[value, &limit]))?;
         rows.iter().map(stored_from_row).collect()
     }
 }
@@ -126,13 +188,13 @@ impl Drop for PostgresStore {
     /// from within a runtime"), where a service, or a library user's async code, may well drop
     /// the last reference to its registry.
     fn drop(&mut self) {
-        // SAFETY: `client` is taken once, here, and `self` is never used again.
-        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        // SAFETY: `session` is taken once, here, and `self` is never used again.
+        let session = unsafe { ManuallyDrop::take(&mut self.session) };
         std::thread::scope(|scope| {
             // Without a thread to be had, the closure, and the client in it, is dropped here.
             let _ = std::thread::Builder::new()
                 .name("registry-close".into())
-                .spawn_scoped(scope, move || drop(client));
+                .spawn_scoped(scope, move || drop(session));
         });
     }
 }
@@ -201,8 +263,8 @@ fn stored_from_row(row: &Row) -> Result<Stored, StoreError> {
 
 impl Store for PostgresStore {
     fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
-        let mut client = self.client()?;
-        let mut transaction = client.transaction().map_err(|e| describe(&e))?;
+        let mut session = self.client()?;
+        let mut transaction = session.client.transaction().map_err(|e| describe(&e))?;
         let insert_entry = transaction
             .prepare(
                 "INSERT INTO entries (asset_id, sha256, format, generator, manifest_store, created_at)
@@ -276,7 +338,6 @@ impl Store for PostgresStore {
         &self,
         probes: &[(usize, Vec<u16>)],
     ) -> Result<Vec<(i64, PdqHash)>, StoreError> {
-        let mut client = self.client()?;
         // Every probe in one query, so one round trip: the (position, word) pairs go in as two
         // parallel arrays, and each pair is an index seek.
         let (positions, words): (Vec<i16>, Vec<i32>) = probes
@@ -287,13 +348,13 @@ impl Store for PostgresStore {
                     .map(move |&word| (*position as i16, i32::from(word)))
             })
             .unzip();
-        let rows = client
-            .query(
+        let rows = self.read(|session| {
+            session.query(
                 "SELECT entry, pdq FROM pdq_words \
                  WHERE (position, word) IN (SELECT * FROM unnest($1::smallint[], $2::integer[]))",
                 &[&positions, &words],
             )
-            .map_err(|e| describe(&e))?;
+        })?;
         let mut candidates = Vec::new();
         for row in rows {
             let id: i64 = row.get(0);
@@ -310,8 +371,8 @@ impl Store for PostgresStore {
     }
 
     fn delete(&self, ids: &[i64]) -> Result<u64, StoreError> {
-        let mut client = self.client()?;
-        let mut transaction = client.transaction().map_err(|e| describe(&e))?;
+        let mut session = self.client()?;
+        let mut transaction = session.client.transaction().map_err(|e| describe(&e))?;
         let ids = ids.to_vec();
         // The index rows are found by their primary key: (position, word) of each fingerprint.
         let (mut positions, mut words, mut entries) = (Vec::new(), Vec::new(), Vec::new());
@@ -352,20 +413,17 @@ impl Store for PostgresStore {
     }
 
     fn created_before(&self, unix_seconds: i64) -> Result<Vec<i64>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
+        let rows = self.read(|session| {
+            session.query(
                 "SELECT id FROM entries WHERE created_at < $1 ORDER BY id",
                 &[&unix_seconds],
             )
-            .map_err(|e| describe(&e))?;
+        })?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn count(&self) -> Result<u64, StoreError> {
-        self.client()?
-            .query_one("SELECT COUNT(*) FROM entries", &[])
-            .map(|r| r.get::<_, i64>(0) as u64)
-            .map_err(|e| describe(&e))
+        let rows = self.read(|session| session.query("SELECT COUNT(*) FROM entries", &[]))?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 }
