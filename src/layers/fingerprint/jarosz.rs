@@ -8,6 +8,36 @@ fn sample_positions(length: usize) -> [usize; 64] {
     std::array::from_fn(|i| ((i as f64 + 0.5) * length as f64 / 64.0) as usize)
 }
 
+/// The 64 [`sample_positions`] of a side, met in order as a filter's outputs go by.
+struct Samples {
+    positions: [usize; 64],
+    next: usize,
+}
+
+impl Samples {
+    fn along(length: usize) -> Samples {
+        Samples {
+            positions: sample_positions(length),
+            next: 0,
+        }
+    }
+
+    /// Calls `pick(k)` for every sample `k` at output `out` (none, one, or several when the
+    /// side is shorter than 64).
+    #[inline(always)]
+    fn at(&mut self, out: usize, mut pick: impl FnMut(usize)) {
+        while self.next < 64 && self.positions[self.next] == out {
+            pick(self.next);
+            self.next += 1;
+        }
+    }
+
+    /// The same positions, from the first again.
+    fn restart(&mut self) {
+        self.next = 0;
+    }
+}
+
 crate::cpu::dispatch_avx2! {
     /// PDQ's Jarosz smoothing (two passes of box filters along rows, then columns, each window
     /// sized so the 64 samples cover the image: the reference's `jaroszFilterFloat` with two
@@ -26,18 +56,17 @@ crate::cpu::dispatch_avx2! {
             let divisor = size as f32;
             filtered.extend(sums.iter().map(|sum| sum / divisor));
         });
-        let columns = sample_positions(width);
-        let sampled = filter_rows_at(&filtered, width, window_along_rows, &columns);
-        let (rows, mut next) = (sample_positions(height), 0);
+        let mut columns = Samples::along(width);
+        let sampled = filter_rows_at(&filtered, width, window_along_rows, &mut columns);
+        let mut rows = Samples::along(height);
         let mut small = [[0f32; 64]; 64];
         box_columns(&sampled, 64, height, window_along_columns, |out, sums, size| {
-            while next < 64 && rows[next] == out {
+            rows.at(out, |k| {
                 let divisor = size as f32;
-                for (target, sum) in small[next].iter_mut().zip(sums) {
+                for (target, sum) in small[k].iter_mut().zip(sums) {
                     *target = sum / divisor;
                 }
-                next += 1;
-            }
+            });
         });
         small
     }
@@ -71,21 +100,20 @@ fn filter_rows_in_place(plane: &mut [f32], width: usize, window: usize) {
 }
 
 /// The box filter along every row of `plane` (`width` samples each), kept only at the 64
-/// column `positions`: `height` rows of 64 (as [`filter_rows_in_place`] computes them).
+/// sampled `columns`: `height` rows of 64 (as [`filter_rows_in_place`] computes them).
 #[inline(always)]
-fn filter_rows_at(plane: &[f32], width: usize, window: usize, positions: &[usize; 64]) -> Vec<f32> {
+fn filter_rows_at(plane: &[f32], width: usize, window: usize, columns: &mut Samples) -> Vec<f32> {
     let mut out = vec![0f32; plane.len() / width * 64];
-    let (mut columns, mut picked) = (vec![[0f32; 8]; width], [[0f32; 8]; 64]);
+    let (mut transposed, mut picked) = (vec![[0f32; 8]; width], [[0f32; 8]; 64]);
     let mut bands = plane.chunks_exact(8 * width);
     for (band, out) in (&mut bands).zip(out.chunks_exact_mut(8 * 64)) {
-        transpose_in(band, width, &mut columns);
-        let mut next = 0;
-        filter_band(&columns, window, |at, sums, size| {
-            while next < 64 && positions[next] == at {
+        transpose_in(band, width, &mut transposed);
+        columns.restart();
+        filter_band(&transposed, window, |at, sums, size| {
+            columns.at(at, |k| {
                 let divisor = size as f32;
-                picked[next] = sums.map(|sum| sum / divisor);
-                next += 1;
-            }
+                picked[k] = sums.map(|sum| sum / divisor);
+            });
         });
         transpose_out(&picked, 64, out);
     }
@@ -95,12 +123,9 @@ fn filter_rows_at(plane: &[f32], width: usize, window: usize, positions: &[usize
         .chunks_exact(width)
         .zip(out[done..].chunks_exact_mut(64))
     {
-        let mut next = 0;
+        columns.restart();
         filter_row(row, window, |at, sum, size| {
-            while next < 64 && positions[next] == at {
-                out[next] = sum / size as f32;
-                next += 1;
-            }
+            columns.at(at, |k| out[k] = sum / size as f32);
         });
     }
     out
@@ -186,7 +211,7 @@ trait RunningSums {
 }
 
 /// The running sums of eight rows, one per lane, over the rows' samples laid out a column at
-/// a time (see [`box_rows`]).
+/// a time (see [`filter_rows_in_place`]).
 struct Lanes<'a> {
     columns: &'a [[f32; 8]],
     sums: [f32; 8],
@@ -233,25 +258,31 @@ struct Columns<'a> {
     sums: Vec<f32>,
 }
 
+impl<'a> Columns<'a> {
+    /// Row `y` of the input.
+    #[inline(always)]
+    fn row(&self, y: usize) -> &'a [f32] {
+        &self.input[y * self.width..(y + 1) * self.width]
+    }
+}
+
 impl RunningSums for Columns<'_> {
     #[inline(always)]
     fn add(&mut self, at: usize) {
-        let row = &self.input[at * self.width..(at + 1) * self.width];
+        let row = self.row(at);
         self.sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
     }
 
     #[inline(always)]
     fn subtract(&mut self, at: usize) {
-        let row = &self.input[at * self.width..(at + 1) * self.width];
+        let row = self.row(at);
         self.sums.iter_mut().zip(row).for_each(|(s, v)| *s -= v);
     }
 
     /// Both rows in one walk over the sums (each sum still adds before it subtracts).
     #[inline(always)]
     fn slide(&mut self, adding: usize, removing: usize) {
-        let (width, input) = (self.width, self.input);
-        let adding = &input[adding * width..(adding + 1) * width];
-        let removing = &input[removing * width..(removing + 1) * width];
+        let (adding, removing) = (self.row(adding), self.row(removing));
         for ((s, a), r) in self.sums.iter_mut().zip(adding).zip(removing) {
             *s += a;
             *s -= r;
