@@ -138,9 +138,9 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// The connection for a write, checked with a round trip first and re-opened if the server
-    /// dropped it: a write is never sent twice.
-    fn client(&self) -> Result<MutexGuard<'_, Session>, StoreError> {
+    /// The session for a write, its connection checked with a round trip first and re-opened if
+    /// the server dropped it: a write is never sent twice.
+    fn for_write(&self) -> Result<MutexGuard<'_, Session>, StoreError> {
         let mut session = self.locked();
         let client = &mut session.client;
         if client.is_closed() || client.is_valid(std::time::Duration::from_secs(5)).is_err() {
@@ -263,7 +263,7 @@ fn stored_from_row(row: &Row) -> Result<Stored, StoreError> {
 
 impl Store for PostgresStore {
     fn insert(&self, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
-        let mut session = self.client()?;
+        let mut session = self.for_write()?;
         let mut transaction = session.client.transaction().map_err(|e| describe(&e))?;
         let insert_entry = transaction
             .prepare(
@@ -371,7 +371,7 @@ impl Store for PostgresStore {
     }
 
     fn delete(&self, ids: &[i64]) -> Result<u64, StoreError> {
-        let mut session = self.client()?;
+        let mut session = self.for_write()?;
         let mut transaction = session.client.transaction().map_err(|e| describe(&e))?;
         let ids = ids.to_vec();
         // The index rows are found by their primary key: (position, word) of each fingerprint.
@@ -424,6 +424,9 @@ impl Store for PostgresStore {
 
     fn count(&self) -> Result<u64, StoreError> {
         let rows = self.read(|session| session.query("SELECT COUNT(*) FROM entries", &[]))?;
-        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::new("SELECT COUNT(*) returned no row"))?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 }
