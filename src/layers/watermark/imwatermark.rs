@@ -112,7 +112,7 @@ impl BlockVotes {
                     Method::DwtDct => largest_ac(&block),
                     Method::DwtDctSvd => largest_singular_value(&block),
                 };
-                votes.push(magnitude % STEP > STEP / 2.0);
+                votes.push(upper_half_of_step(magnitude));
             }
         }
         Some(BlockVotes { votes })
@@ -225,6 +225,24 @@ where
 }
 
 /// `|block.flatten()[1:]|`'s largest value, first maximum winning (numpy's `argmax`).
+/// The package's vote, `magnitude % STEP > STEP / 2`, with the same remainder computed without
+/// a call to `fmod` (a bit-by-bit loop in Rust's runtime library, 1 % of a check). For a finite
+/// magnitude `m` ≥ 0 below 10¹⁵ (an absolute value or a singular value is far below), both
+/// steps are exact:
+/// - `⌊fl(m / 36)⌋ = ⌊m / 36⌋`: a correctly rounded quotient can only go wrong by rounding up
+///   to an integer `k` from below, but the largest `m` under `36k` is one ulp of `36k` below
+///   it, which puts `m / 36` more than half an ulp of `k` below `k`;
+/// - `m − 36q` with that floor `q`: `36q` is an exact small integer, and for `q ≥ 1` it is
+///   within a factor of two of `m`, so the difference is exact (Sterbenz).
+///
+/// Anything else takes `%` itself.
+fn upper_half_of_step(magnitude: f64) -> bool {
+    if !(magnitude.is_finite() && (0.0..1e15).contains(&magnitude)) {
+        return magnitude % STEP > STEP / 2.0;
+    }
+    magnitude - (magnitude / STEP).floor() * STEP > STEP / 2.0
+}
+
 fn largest_ac(block: &[f64; BLOCK * BLOCK]) -> f64 {
     block[1..]
         .iter()
@@ -487,6 +505,46 @@ mod tests {
             }
         }
         votes
+    }
+
+    #[test]
+    fn the_vote_without_fmod_is_the_remainders_own() {
+        // Every multiple of the step and its half up to far beyond any block's magnitude, a few
+        // ulps either side (where the quotient's rounding matters), and spread-out values.
+        let mut values = vec![
+            0.0,
+            f64::MIN_POSITIVE,
+            1e-300,
+            17.999_999,
+            18.0,
+            35.999_999_9,
+        ];
+        for k in 0..20_000u32 {
+            for base in [f64::from(k) * STEP, f64::from(k) * STEP + STEP / 2.0] {
+                let mut up = base;
+                let mut down = base;
+                for _ in 0..4 {
+                    values.extend([up, down]);
+                    up = f64::from_bits(up.to_bits() + 1);
+                    down = if down > 0.0 {
+                        f64::from_bits(down.to_bits() - 1)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 1e6);
+        }
+        values.extend([1e15, 1e300, f64::INFINITY, f64::NAN, -1.0]);
+        for v in values {
+            assert_eq!(upper_half_of_step(v), v % STEP > STEP / 2.0, "{v:e}");
+        }
     }
 
     #[test]
