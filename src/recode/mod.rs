@@ -10,8 +10,12 @@
 //!
 //! The old C2PA manifest store is not carried over: the stamper keeps the original file as the
 //! parent ingredient instead.
+//!
+//! A baseline JPEG whose only change is a luma residual (the watermark) is rewritten by
+//! [`coefficients`] instead, without decoding it to pixels.
 
 mod chroma;
+pub mod coefficients;
 mod jpeg;
 mod png;
 mod tiff;

@@ -8,6 +8,7 @@ use crate::layers::visible_label;
 use crate::layers::watermark::{self, AssetId};
 use crate::limits::Limits;
 use crate::pixels::{self, DecodeError};
+use crate::recode::coefficients::Frame;
 use crate::recode::{Editable, EncodeOptions, RecodeError};
 
 use super::options::{Quality, StampOptions};
@@ -42,6 +43,21 @@ pub(super) fn edit_pixels(
     may_be_marked: bool,
 ) -> Result<EditedPixels, StampError> {
     let (label, mark) = (options.visible_label, options.watermark.as_ref());
+    // The common case, a baseline JPEG that gets nothing but the watermark at its own quality,
+    // is marked in its DCT coefficients; anything that path does not take goes on below.
+    if let (Format::Jpeg, None, Some(mark), false, None) = (
+        format,
+        label,
+        mark,
+        may_be_marked,
+        options.reencoding.quality,
+    ) {
+        if let Ok(frame) = Frame::read(input, limits) {
+            if let Some(edited) = marked_coefficients(&frame, mark.strength, limits) {
+                return Ok(edited);
+            }
+        }
+    }
     let mut editable = match Editable::decode(format, input, limits) {
         Ok(editable) => editable,
         Err(RecodeError::Pixels(
@@ -126,6 +142,29 @@ pub(super) fn edit_pixels(
         bytes,
         watermark: None,
         watermark_skipped: Some(skipped),
+    })
+}
+
+/// The watermark added to a baseline JPEG's luma coefficients (see [`Frame`]), read back from
+/// the bytes written as on the pixel path, a little stronger if it must be. `None` when it does
+/// not read back at any strength, or the image cannot hold it: the pixel path then decides.
+fn marked_coefficients(frame: &Frame, strength: f32, limits: &Limits) -> Option<EditedPixels> {
+    let id = AssetId::random();
+    READ_BACK_BOOSTS.into_iter().find_map(|boost| {
+        let (residual, gain) = watermark::luma_residual(
+            frame.luma(),
+            frame.width,
+            frame.height,
+            id,
+            strength * boost,
+        )
+        .ok()?;
+        let bytes = frame.write_with_luma(&residual, gain);
+        reads_back(Format::Jpeg, &bytes, id, limits).then_some(EditedPixels {
+            bytes: Some(bytes),
+            watermark: Some(id),
+            watermark_skipped: None,
+        })
     })
 }
 

@@ -36,10 +36,30 @@ pub const TARGET_PSNR: f32 = 43.0;
 /// luma steps) where the visibility mask is 1; it is lowered for this image when the mark would
 /// otherwise cost more than [`TARGET_PSNR`].
 pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(), WatermarkError> {
-    let (width, height) = (image.width() as usize, image.height() as usize);
+    let luma = Plane::luma(image);
+    let (residual, gain) = luma_residual(luma.data, luma.width, luma.height, id, strength)?;
+    add_to_colour(image, &residual, gain)
+}
+
+/// The mark carrying `id` for an image whose luma plane (`width × height`, 0–255) is `luma`:
+/// the residual to add to every colour channel (equivalently, to luma alone) and the gain to
+/// multiply it by, which [`embed`] applies sample by sample as it adds. `strength` as for
+/// [`embed`].
+pub fn luma_residual(
+    luma: Vec<f32>,
+    width: usize,
+    height: usize,
+    id: AssetId,
+    strength: f32,
+) -> Result<(Vec<f32>, f32), WatermarkError> {
     let (cw, ch) = canonical_size(width, height, MIN_SIDE)
         .ok_or(WatermarkError::TooSmall { width, height })?;
-    let luma = Plane::luma(image).resized(cw, ch);
+    let luma = Plane {
+        width,
+        height,
+        data: luma,
+    }
+    .resized(cw, ch);
 
     let pattern = Pattern::new();
     let tile = expand(&pattern.chips(&encode(pack(id))));
@@ -57,7 +77,7 @@ pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(),
         .sqrt()
         .max(1e-6);
     let limit = 255.0 / 10f32.powf(TARGET_PSNR / 20.0);
-    add_to_colour(image, &residual, strength.min(limit / rms))
+    Ok((residual.data, strength.min(limit / rms)))
 }
 
 /// Adds a luma residual (0–255 scale), times `gain`, to every colour channel, leaving alpha
@@ -65,10 +85,10 @@ pub fn embed(image: &mut DynamicImage, id: AssetId, strength: f32) -> Result<(),
 /// full-size residual.
 fn add_to_colour(
     image: &mut DynamicImage,
-    residual: &Plane,
+    residual: &[f32],
     gain: f32,
 ) -> Result<(), WatermarkError> {
-    let r = &residual.data;
+    let r = residual;
     match image {
         DynamicImage::ImageLuma8(b) => add_u8(b, 1, 1, r, gain),
         DynamicImage::ImageLumaA8(b) => add_u8(b, 2, 1, r, gain),

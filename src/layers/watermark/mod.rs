@@ -27,7 +27,7 @@ mod visibility;
 mod detect;
 
 pub use detect::{analyse, detect, Analysis, Detection};
-pub use embed::{embed, WatermarkError, DEFAULT_STRENGTH, TARGET_PSNR};
+pub use embed::{embed, luma_residual, WatermarkError, DEFAULT_STRENGTH, TARGET_PSNR};
 pub use evidence::{evidence, WatermarkFindings};
 pub use grid::MIN_SIDE;
 pub use payload::{pack, AssetId, ALGORITHM};
