@@ -44,6 +44,7 @@ def modules(root):
 
 def expand(tree):
     """`a::{b, c::{d, e}}` -> ['a::b', 'a::c::d', 'a::c::e']."""
+    tree = re.sub(r"\s+as\s+\w+", "", tree)  # `b as c` names b
     tree = re.sub(r"\s+", "", tree)
     match = re.match(r"^(.*?)::\{(.*)\}$", tree)
     if not match:
@@ -68,7 +69,8 @@ def expand(tree):
 
 def resolve(files, module, path):
     """The file module a path names, or None for other crates."""
-    segments = [s.split("as")[0] if "as" in s else s for s in path.split("::")]
+    # (Aliases, `a::b as c`, are cut off by `expand`.)
+    segments = path.split("::")
     if segments[0] == "crate":
         base, segments = [], segments[1:]
     elif segments[0] == "super":
@@ -97,7 +99,7 @@ def graph(files):
         deps = set()
         for use in re.finditer(r"\buse\s+([^;]+);", text):
             for p in expand(use.group(1)):
-                target = resolve(files, module, re.sub(r"\sas\s.*", "", p))
+                target = resolve(files, module, p)
                 if target is not None and target != module:
                     deps.add(target)
         for ref in re.finditer(r"\b(crate|super)::([a-z0-9_]+(?:::[a-z0-9_]+)*)", text):

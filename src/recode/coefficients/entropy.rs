@@ -2,8 +2,8 @@
 //! file for decoding, the typical tables of Annex K for writing, the bit reader and writer with
 //! byte stuffing, and one block's coefficients each way.
 
-use super::CoefficientError::{self, Corrupt, Unsupported};
-use super::{DC_RANGE, ZIGZAG};
+use super::baseline::CoefficientError::{self, Corrupt, Unsupported};
+use super::baseline::{DC_RANGE, ZIGZAG};
 
 /// A decoding table (ITU T.81 F.2.2.3) with a 9-bit lookup for the short codes.
 #[derive(Debug, Clone)]

@@ -2,9 +2,9 @@
 //! components, quantisation and Huffman tables, restart interval, the scan header) and which
 //! segments the rewrite keeps as they are.
 
+use super::baseline::CoefficientError::{self, Corrupt, Unsupported};
+use super::baseline::ZIGZAG;
 use super::entropy::DecodeTable;
-use super::CoefficientError::{self, Corrupt, Unsupported};
-use super::ZIGZAG;
 use crate::container::jpeg;
 
 /// A component as the frame header gives it.

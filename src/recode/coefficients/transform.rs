@@ -1,7 +1,7 @@
 //! The 8×8 DCT of JPEG on the luma component: the plane a decoder would show, and the blocks
 //! with the mark's residual added on their own quantisation grid.
 
-use super::{Component, AC_LIMIT, DC_RANGE};
+use super::baseline::{Component, AC_LIMIT, DC_RANGE};
 use crate::cpu::dispatch_avx2;
 
 dispatch_avx2! {

@@ -1,0 +1,390 @@
+//! The frame: a baseline JPEG read down to its quantised coefficients, its luma plane, and the
+//! file written again with a residual added to its luma.
+
+use super::baseline::CoefficientError::{self, Corrupt, Unsupported};
+use super::baseline::Component;
+use super::entropy::{
+    read_block, write_block, write_typical_tables, BitReader, BitWriter, TypicalTables,
+};
+use super::header::Header;
+use super::transform::{luma_plane, marked_luma};
+use crate::container::jpeg;
+use crate::limits::Limits;
+
+/// A baseline JPEG read down to its coefficients.
+#[derive(Debug, Clone)]
+pub struct Frame<'a> {
+    pub width: usize,
+    pub height: usize,
+    components: Vec<Component>,
+    mcus_x: usize,
+    mcus_y: usize,
+    /// The segments kept as they are, in order (each from its `0xFF` to its end).
+    kept: Vec<&'a [u8]>,
+}
+
+impl<'a> Frame<'a> {
+    /// Reads `bytes` down to its coefficients.
+    pub fn read(bytes: &'a [u8], limits: &Limits) -> Result<Self, CoefficientError> {
+        let Header {
+            kept,
+            quant,
+            dc,
+            ac,
+            restart_interval,
+            width,
+            height,
+            specs,
+            scan: header,
+            data_start,
+        } = Header::parse(bytes)?;
+        if (width * height) as u64 > limits.max_pixels {
+            return Err(Unsupported("more pixels than the limits allow"));
+        }
+        // The scan: every component, in frame order, the whole spectrum in one pass.
+        let count = usize::from(*header.first().unwrap_or(&0));
+        let selectors = header
+            .get(1..1 + 2 * count)
+            .ok_or(Corrupt("the scan header is cut off"))?;
+        let spectral = header.get(1 + 2 * count..4 + 2 * count);
+        if count != specs.len()
+            || spectral != Some(&[0, 63, 0][..])
+            || !selectors
+                .chunks_exact(2)
+                .zip(&specs)
+                .all(|(s, c)| s[0] == c.id)
+        {
+            return Err(Unsupported(
+                "the scan does not hold every component at once",
+            ));
+        }
+        let interleaved = specs.len() > 1;
+        let (hmax, vmax) = if interleaved {
+            (
+                specs.iter().map(|s| s.h).max().unwrap_or(1),
+                specs.iter().map(|s| s.v).max().unwrap_or(1),
+            )
+        } else {
+            (1, 1)
+        };
+        if interleaved
+            && (specs
+                .iter()
+                .any(|s| !(1..=2).contains(&s.h) || !(1..=2).contains(&s.v))
+                || specs[0].h != hmax
+                || specs[0].v != vmax)
+        {
+            return Err(Unsupported(
+                "sampling factors other than luma at 1 or 2, chroma at 1",
+            ));
+        }
+        let (mcus_x, mcus_y) = (width.div_ceil(8 * hmax), height.div_ceil(8 * vmax));
+        let blocks: usize = if interleaved {
+            specs.iter().map(|s| mcus_x * s.h * mcus_y * s.v).sum()
+        } else {
+            mcus_x * mcus_y
+        };
+        if (blocks as u64) * 128 > limits.max_decoded_bytes {
+            return Err(Unsupported("more coefficients than the limits allow"));
+        }
+        let mut components = Vec::with_capacity(specs.len());
+        for (spec, selector) in specs.iter().zip(selectors.chunks_exact(2)) {
+            let (h, v) = if interleaved {
+                (spec.h, spec.v)
+            } else {
+                (1, 1)
+            };
+            let (dc_table, ac_table) =
+                (usize::from(selector[1] >> 4), usize::from(selector[1] & 15));
+            if dc_table > 3 || ac_table > 3 || dc[dc_table].is_none() || ac[ac_table].is_none() {
+                return Err(Corrupt(
+                    "the scan names a Huffman table that is not defined",
+                ));
+            }
+            components.push(Component {
+                id: spec.id,
+                h,
+                v,
+                quant: quant[spec.quant]
+                    .ok_or(Corrupt("a component's quantisation table is missing"))?,
+                dc_table,
+                ac_table,
+                blocks_w: mcus_x * h,
+                blocks: vec![[0; 64]; mcus_x * h * mcus_y * v],
+            });
+        }
+        let mut frame = Frame {
+            width,
+            height,
+            components,
+            mcus_x,
+            mcus_y,
+            kept,
+        };
+        let data = &bytes[data_start..];
+        let mut reader = BitReader::new(data);
+        let mut predictions = [0i32; 3];
+        let mut restarts = 0u8;
+        for mcu in 0..mcus_x * mcus_y {
+            if restart_interval > 0 && mcu > 0 && mcu % restart_interval == 0 {
+                reader.restart(0xD0 + restarts)?;
+                restarts = (restarts + 1) % 8;
+                predictions = [0; 3];
+            }
+            let (mx, my) = (mcu % mcus_x, mcu / mcus_x);
+            for (c, component) in frame.components.iter_mut().enumerate() {
+                let (Some(dc), Some(ac)) = (&dc[component.dc_table], &ac[component.ac_table])
+                else {
+                    return Err(Corrupt("a Huffman table is missing"));
+                };
+                for by in 0..component.v {
+                    for bx in 0..component.h {
+                        let at =
+                            (my * component.v + by) * component.blocks_w + mx * component.h + bx;
+                        read_block(
+                            &mut reader,
+                            dc,
+                            ac,
+                            &mut predictions[c],
+                            &mut component.blocks[at],
+                        )?;
+                    }
+                }
+            }
+        }
+        // The scan must be the file's only one: what follows is the end of the image.
+        let rest = &data[reader.pos.min(data.len())..];
+        let next_marker = rest
+            .windows(2)
+            .find(|w| w[0] == 0xFF && w[1] != 0 && !(0xD0..=0xD7).contains(&w[1]))
+            .map(|w| w[1]);
+        if next_marker != Some(jpeg::EOI) {
+            return Err(Unsupported("more than one scan"));
+        }
+        Ok(frame)
+    }
+
+    /// The luma plane (the first component), `width × height` samples on the 0–255 scale, as a
+    /// decoder's inverse DCT gives it before any colour conversion (unrounded, clamped).
+    pub fn luma(&self) -> Vec<f32> {
+        luma_plane(&self.components[0], self.width, self.height)
+    }
+
+    /// The file again with `residual × gain` (`width × height` luma steps) added to its luma:
+    /// each luma block's coefficients move by the residual's DCT, quantised on the block's own
+    /// grid; every other coefficient is written as it was read.
+    pub fn write_with_luma(&self, residual: &[f32], gain: f32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.kept.iter().map(|s| s.len()).sum::<usize>() + 4096);
+        out.extend_from_slice(&[0xFF, 0xD8]);
+        for segment in &self.kept {
+            out.extend_from_slice(segment);
+        }
+        write_typical_tables(&mut out, self.components.len() > 1);
+        // The scan header: each component with its tables (luma 0, chroma 1), the whole spectrum.
+        let count = self.components.len() as u8;
+        out.extend_from_slice(&[0xFF, jpeg::SOS, 0, 6 + 2 * count, count]);
+        for (c, component) in self.components.iter().enumerate() {
+            out.extend_from_slice(&[component.id, if c == 0 { 0x00 } else { 0x11 }]);
+        }
+        out.extend_from_slice(&[0, 63, 0]);
+        let tables = [TypicalTables::luma(), TypicalTables::chroma()];
+        let luma = marked_luma(&self.components[0], self.width, self.height, residual, gain);
+        let mut writer = BitWriter::new(out);
+        let mut predictions = [0i32; 3];
+        for mcu in 0..self.mcus_x * self.mcus_y {
+            let (mx, my) = (mcu % self.mcus_x, mcu / self.mcus_x);
+            for (c, component) in self.components.iter().enumerate() {
+                let table = &tables[usize::from(c > 0)];
+                let blocks = if c == 0 { &luma } else { &component.blocks };
+                for by in 0..component.v {
+                    for bx in 0..component.h {
+                        let (x, y) = (mx * component.h + bx, my * component.v + by);
+                        let block = &blocks[y * component.blocks_w + x];
+                        write_block(&mut writer, table, &mut predictions[c], block);
+                    }
+                }
+            }
+        }
+        let mut out = writer.finish();
+        out.extend_from_slice(&[0xFF, jpeg::EOI]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Format;
+    use crate::pixels;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/inputs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect(name)
+    }
+
+    fn decoded(bytes: &[u8]) -> image::RgbImage {
+        pixels::decode(Format::Jpeg, bytes, &Limits::default())
+            .expect("decodes")
+            .into_rgb8()
+    }
+
+    /// Baseline files from Pillow (libjpeg) and cjpeg: 4:2:0, an odd size, 4:2:2, 4:4:4, grey
+    /// and restart markers.
+    const BASELINE: [&str; 7] = [
+        "pillow-420-q95.jpg",
+        "pillow-420-odd-size.jpg",
+        "pillow-422-q90.jpg",
+        "pillow-444-q95.jpg",
+        "pillow-gray.jpg",
+        "cjpeg-420-restart.jpg",
+        "cjpeg-422.jpg",
+    ];
+
+    #[test]
+    fn a_rewrite_without_a_residual_decodes_to_the_very_same_pixels() {
+        for name in BASELINE {
+            let input = fixture(name);
+            let frame = Frame::read(&input, &Limits::default()).expect(name);
+            let residual = vec![0.0; frame.width * frame.height];
+            let output = frame.write_with_luma(&residual, 1.0);
+            assert_eq!(decoded(&output), decoded(&input), "{name}");
+            // The metadata and the quantisation tables are the input's, byte for byte.
+            for segment in jpeg::segments(&input).map_while(Result::ok) {
+                if matches!(segment.marker, 0xDB | 0xE0..=0xEA | 0xEC..=0xEF | 0xFE) {
+                    let bytes = &input[segment.start..segment.end];
+                    assert!(output.windows(bytes.len()).any(|w| w == bytes), "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_luma_plane_is_the_decoders() {
+        for name in BASELINE {
+            let input = fixture(name);
+            let frame = Frame::read(&input, &Limits::default()).expect(name);
+            let luma = frame.luma();
+            let rgb = decoded(&input);
+            // The decoder rounds, converts to RGB and clamps; a plane of the same pixels.
+            let worst = rgb
+                .pixels()
+                .zip(&luma)
+                .map(|(p, &y)| {
+                    let [r, g, b] = p.0.map(f32::from);
+                    (0.299 * r + 0.587 * g + 0.114 * b - y).abs()
+                })
+                .fold(0.0f32, f32::max);
+            assert!(worst < 3.0, "{name}: {worst}");
+        }
+    }
+
+    #[test]
+    fn a_residual_lands_in_luma_and_leaves_chroma_alone() {
+        let input = fixture("pillow-444-q95.jpg");
+        let frame = Frame::read(&input, &Limits::default()).unwrap();
+        // +6 luma steps on the left half, −6 on the right.
+        let residual: Vec<f32> = (0..frame.width * frame.height)
+            .map(|i| {
+                if i % frame.width < frame.width / 2 {
+                    6.0
+                } else {
+                    -6.0
+                }
+            })
+            .collect();
+        let output = frame.write_with_luma(&residual, 1.0);
+        let (before, after) = (decoded(&input), decoded(&output));
+        let mean_change = |x0: u32, x1: u32| {
+            let mut sum = 0.0f64;
+            let mut count = 0.0;
+            for y in 0..before.height() {
+                for x in x0..x1 {
+                    let luma = |p: &image::Rgb<u8>| {
+                        0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
+                    };
+                    sum += luma(after.get_pixel(x, y)) - luma(before.get_pixel(x, y));
+                    count += 1.0;
+                }
+            }
+            sum / count
+        };
+        let w = before.width();
+        // Away from the step and the clamped extremes, the mean moves by the residual.
+        assert!((mean_change(8, w / 2 - 16) - 6.0).abs() < 1.0);
+        assert!((mean_change(w / 2 + 16, w - 8) + 6.0).abs() < 1.0);
+        // Chroma coefficients are untouched: the rewrite differs from the input only in luma.
+        let chroma_before = Frame::read(&input, &Limits::default()).unwrap().components;
+        let chroma_after = Frame::read(&output, &Limits::default()).unwrap().components;
+        assert_eq!(chroma_before[1].blocks, chroma_after[1].blocks);
+        assert_eq!(chroma_before[2].blocks, chroma_after[2].blocks);
+        assert_ne!(chroma_before[0].blocks, chroma_after[0].blocks);
+    }
+
+    #[test]
+    fn progressive_and_one_component_per_scan_files_are_left_to_the_pixel_path() {
+        for name in [
+            "pillow-420-progressive.jpg",
+            "cjpeg-420-progressive.jpg",
+            "cjpeg-420-non-interleaved.jpg",
+        ] {
+            assert!(
+                matches!(
+                    Frame::read(&fixture(name), &Limits::default()),
+                    Err(Unsupported(_))
+                ),
+                "{name}"
+            );
+        }
+        // And the pixel limits hold before any block is allocated.
+        let limits = Limits {
+            max_pixels: 100,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Frame::read(&fixture("pillow-420-q95.jpg"), &limits),
+            Err(Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn damaged_data_is_an_error_never_a_panic() {
+        for name in BASELINE {
+            let input = fixture(name);
+            let scan = jpeg::segments(&input)
+                .map_while(Result::ok)
+                .find(|s| s.marker == jpeg::SOS)
+                .unwrap()
+                .end;
+            // Cut anywhere in the headers or the image data.
+            for cut in (0..input.len()).step_by(97) {
+                let result = Frame::read(&input[..cut], &Limits::default());
+                assert!(result.is_err(), "{name} cut at {cut} read as whole");
+            }
+            // Bytes changed in the headers (tables, frame and scan headers) or in the image
+            // data: an error, or a frame that writes.
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            for trial in 0..400 {
+                let mut damaged = input.clone();
+                let (from, to) = if trial % 2 == 0 {
+                    (2, scan)
+                } else {
+                    (scan, input.len() - 2)
+                };
+                for _ in 0..3 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let at = from + (state as usize) % (to - from);
+                    damaged[at] = (state >> 32) as u8;
+                }
+                if let Ok(frame) = Frame::read(&damaged, &Limits::default()) {
+                    let residual = vec![1.0; frame.width * frame.height];
+                    let _ = frame.write_with_luma(&residual, 1.0);
+                }
+            }
+        }
+    }
+}
