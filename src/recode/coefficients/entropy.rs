@@ -187,7 +187,7 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// Reads one block's coefficients (zig-zag order) into `block`.
+/// Reads one block's coefficients (coded in zig-zag order) into `block`, in natural order.
 #[inline]
 pub(super) fn read_block(
     reader: &mut BitReader,
