@@ -32,8 +32,6 @@ pub struct Component {
     pub(super) v: usize,
     /// The quantisation table, in natural (row-major) order.
     pub(super) quant: [u16; 64],
-    pub(super) dc_table: usize,
-    pub(super) ac_table: usize,
     /// Blocks per row (the whole MCUs of an interleaved scan).
     pub(super) blocks_w: usize,
     /// Quantised coefficients in natural order (row = vertical frequency), blocks row by row.

@@ -4,7 +4,7 @@
 use super::baseline::CoefficientError::{self, Corrupt, Unsupported};
 use super::baseline::Component;
 use super::entropy::{
-    read_block, write_block, write_typical_tables, BitReader, BitWriter, TypicalTables,
+    read_block, write_block, write_typical_tables, BitReader, BitWriter, DecodeTable, TypicalTables,
 };
 use super::header::Header;
 use super::transform::{luma_plane, marked_luma};
@@ -75,7 +75,7 @@ impl<'a> Frame<'a> {
                 || specs[0].v != vmax)
         {
             return Err(Unsupported(
-                "sampling factors other than luma at 1 or 2, chroma at 1",
+                "sampling factors beyond 2, or chroma sampled more densely than luma",
             ));
         }
         let (mcus_x, mcus_y) = (width.div_ceil(8 * hmax), height.div_ceil(8 * vmax));
@@ -88,6 +88,8 @@ impl<'a> Frame<'a> {
             return Err(Unsupported("more coefficients than the limits allow"));
         }
         let mut components = Vec::with_capacity(specs.len());
+        // Each component's decoding tables, found once.
+        let mut tables = Vec::with_capacity(specs.len());
         for (spec, selector) in specs.iter().zip(selectors.chunks_exact(2)) {
             let (h, v) = if interleaved {
                 (spec.h, spec.v)
@@ -96,10 +98,13 @@ impl<'a> Frame<'a> {
             };
             let (dc_table, ac_table) =
                 (usize::from(selector[1] >> 4), usize::from(selector[1] & 15));
-            if dc_table > 3 || ac_table > 3 || dc[dc_table].is_none() || ac[ac_table].is_none() {
-                return Err(Corrupt(
-                    "the scan names a Huffman table that is not defined",
-                ));
+            match (defined(&dc, dc_table), defined(&ac, ac_table)) {
+                (Some(dc), Some(ac)) => tables.push((dc, ac)),
+                _ => {
+                    return Err(Corrupt(
+                        "the scan names a Huffman table that is not defined",
+                    ))
+                }
             }
             components.push(Component {
                 id: spec.id,
@@ -107,8 +112,6 @@ impl<'a> Frame<'a> {
                 v,
                 quant: quant[spec.quant]
                     .ok_or(Corrupt("a component's quantisation table is missing"))?,
-                dc_table,
-                ac_table,
                 blocks_w: mcus_x * h,
                 blocks: vec![[0; 64]; mcus_x * h * mcus_y * v],
             });
@@ -125,32 +128,24 @@ impl<'a> Frame<'a> {
         let mut reader = BitReader::new(data);
         let mut predictions = [0i32; 3];
         let mut restarts = 0u8;
-        for mcu in 0..mcus_x * mcus_y {
-            if restart_interval > 0 && mcu > 0 && mcu % restart_interval == 0 {
-                reader.restart(0xD0 + restarts)?;
-                restarts = (restarts + 1) % 8;
-                predictions = [0; 3];
-            }
-            let (mx, my) = (mcu % mcus_x, mcu / mcus_x);
-            for (c, component) in frame.components.iter_mut().enumerate() {
-                let (Some(dc), Some(ac)) = (&dc[component.dc_table], &ac[component.ac_table])
-                else {
-                    return Err(Corrupt("a Huffman table is missing"));
-                };
-                for by in 0..component.v {
-                    for bx in 0..component.h {
-                        let at =
-                            (my * component.v + by) * component.blocks_w + mx * component.h + bx;
-                        read_block(
-                            &mut reader,
-                            dc,
-                            ac,
-                            &mut predictions[c],
-                            &mut component.blocks[at],
-                        )?;
-                    }
+        let mut mcu = 0;
+        for place in frame.scan_order() {
+            if place.mcu != mcu {
+                mcu = place.mcu;
+                if restart_interval > 0 && mcu % restart_interval == 0 {
+                    reader.restart(0xD0 + restarts)?;
+                    restarts = (restarts + 1) % 8;
+                    predictions = [0; 3];
                 }
             }
+            let (dc, ac) = tables[place.component];
+            read_block(
+                &mut reader,
+                dc,
+                ac,
+                &mut predictions[place.component],
+                &mut frame.components[place.component].blocks[place.block],
+            )?;
         }
         // The scan must be the file's only one: what follows is the end of the image.
         let rest = &data[reader.pos.min(data.len())..];
@@ -191,24 +186,63 @@ impl<'a> Frame<'a> {
         let luma = marked_luma(&self.components[0], self.width, self.height, residual, gain);
         let mut writer = BitWriter::new(out);
         let mut predictions = [0i32; 3];
-        for mcu in 0..self.mcus_x * self.mcus_y {
-            let (mx, my) = (mcu % self.mcus_x, mcu / self.mcus_x);
-            for (c, component) in self.components.iter().enumerate() {
-                let table = &tables[usize::from(c > 0)];
-                let blocks = if c == 0 { &luma } else { &component.blocks };
-                for by in 0..component.v {
-                    for bx in 0..component.h {
-                        let (x, y) = (mx * component.h + bx, my * component.v + by);
-                        let block = &blocks[y * component.blocks_w + x];
-                        write_block(&mut writer, table, &mut predictions[c], block);
-                    }
-                }
-            }
+        for place in self.scan_order() {
+            let c = place.component;
+            let blocks = if c == 0 {
+                &luma
+            } else {
+                &self.components[c].blocks
+            };
+            let table = &tables[usize::from(c > 0)];
+            write_block(
+                &mut writer,
+                table,
+                &mut predictions[c],
+                &blocks[place.block],
+            );
         }
         let mut out = writer.finish();
         out.extend_from_slice(&[0xFF, jpeg::EOI]);
         out
     }
+}
+
+impl Frame<'_> {
+    /// The blocks in the order the scan codes them: MCU by MCU, each component's `h × v`
+    /// blocks in turn (one block per MCU in a one-component scan). The iterator holds a copy of
+    /// the layout, not the frame, so the blocks can be filled while it runs.
+    fn scan_order(&self) -> impl Iterator<Item = ScanPlace> {
+        let mut layout = [(0, 0, 0); 3];
+        for (slot, c) in layout.iter_mut().zip(&self.components) {
+            *slot = (c.h, c.v, c.blocks_w);
+        }
+        let (count, mcus_x) = (self.components.len(), self.mcus_x);
+        (0..self.mcus_x * self.mcus_y).flat_map(move |mcu| {
+            let (mx, my) = (mcu % mcus_x, mcu / mcus_x);
+            (0..count).flat_map(move |component| {
+                let (h, v, blocks_w) = layout[component];
+                (0..v * h).map(move |i| ScanPlace {
+                    mcu,
+                    component,
+                    block: (my * v + i / h) * blocks_w + mx * h + i % h,
+                })
+            })
+        })
+    }
+}
+
+/// A block's place in the scan: its MCU, its component and its index among that component's
+/// blocks.
+#[derive(Debug, Clone, Copy)]
+struct ScanPlace {
+    mcu: usize,
+    component: usize,
+    block: usize,
+}
+
+/// The table numbered `at`, if the file defined it.
+fn defined(tables: &[Option<DecodeTable>; 4], at: usize) -> Option<&DecodeTable> {
+    tables.get(at).and_then(Option::as_ref)
 }
 
 #[cfg(test)]

@@ -15,11 +15,7 @@ dispatch_avx2! {
             if x0 >= width || y0 >= height {
                 continue;
             }
-            let mut coefficients = [[0.0f32; 8]; 8];
-            for ((c, &v), &q) in coefficients.as_flattened_mut().iter_mut().zip(block).zip(&quant) {
-                *c = f32::from(v) * q;
-            }
-            let samples = basis.inverse(&coefficients);
+            let samples = basis.dequantised_inverse(block, &quant);
             let (rows, columns) = ((height - y0).min(8), (width - x0).min(8));
             for (row, line) in samples.iter().take(rows).enumerate() {
                 let out = &mut plane[(y0 + row) * width + x0..][..columns];
@@ -62,16 +58,7 @@ dispatch_avx2! {
             // components smaller than a quantisation step instead of each rounding to nothing.
             // The same here, less what that rounding alone would have moved: the mark's own
             // change, with no generation loss where the mark does not reach.
-            let mut coefficients = [[0.0f32; 8]; 8];
-            for ((c, &v), &q) in coefficients
-                .as_flattened_mut()
-                .iter_mut()
-                .zip(block.iter())
-                .zip(&quant)
-            {
-                *c = f32::from(v) * q;
-            }
-            let exact = basis.inverse(&coefficients);
+            let exact = basis.dequantised_inverse(block, &quant);
             let mut rounding = [[0.0f32; 8]; 8];
             let mut samples = [[0.0f32; 8]; 8];
             let (rows, columns) = ((height - y0).min(8), (width - x0).min(8));
@@ -162,6 +149,22 @@ impl Basis {
             }
         }
         t
+    }
+
+    /// The samples (before the level shift) of a block of quantised coefficients, natural
+    /// order, and its quantisation table.
+    #[inline(always)]
+    fn dequantised_inverse(&self, block: &[i16; 64], quant: &[f32; 64]) -> [[f32; 8]; 8] {
+        let mut coefficients = [[0.0f32; 8]; 8];
+        for ((c, &v), &q) in coefficients
+            .as_flattened_mut()
+            .iter_mut()
+            .zip(block)
+            .zip(quant)
+        {
+            *c = f32::from(v) * q;
+        }
+        self.inverse(&coefficients)
     }
 
     /// Samples `f[y][x]` of coefficients `F[v][u]`: `f = B · F · Bᵀ` with `B = by_x`.
