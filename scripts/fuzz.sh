@@ -4,6 +4,7 @@
 #
 #   metadata  format sniffing and structure checks, XMP read/edit, PNG text chunks, EXIF, rules
 #   stamp     the stamp pipeline: identify -> decode -> watermark -> re-encode -> XMP -> sign
+#   coefficients  the baseline-JPEG coefficient reader and writer stamp marks JPEGs through
 #   intake    the HTTP service's routes in process: methods, routes, query options, headers,
 #             raw and multipart bodies
 #
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(metadata stamp intake)
+[ ${#targets[@]} -gt 0 ] || targets=(metadata stamp coefficients intake)
 
 # Seeds: small real images of every format (and a few request shapes for the service).
 for target in "${targets[@]}"; do

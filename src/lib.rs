@@ -113,4 +113,46 @@ pub mod fuzzing {
             let _ = generator_metadata::detect(&input);
         }
     }
+
+    /// Reads `data` as a baseline JPEG down to its DCT coefficients and, when it is one, writes
+    /// it again twice: unchanged, which must read back to the very same coefficients, and with
+    /// a mark-sized residual on its luma, which must be a JPEG that decodes to the frame's size.
+    /// Panics when either does not hold (that is what the fuzzer looks for).
+    pub fn jpeg_coefficients(data: &[u8]) {
+        use crate::recode::coefficients::Frame;
+        let limits = crate::limits::Limits {
+            max_pixels: 4_000_000,
+            max_decoded_bytes: 32 << 20,
+            ..crate::limits::Limits::default()
+        };
+        let Ok(frame) = Frame::read(data, &limits) else {
+            return;
+        };
+        let (width, height) = (frame.width, frame.height);
+        let luma = frame.luma();
+        assert_eq!(luma.len(), width * height);
+
+        let unchanged = frame.write_with_luma(&vec![0.0; width * height], 1.0);
+        let again = Frame::read(&unchanged, &limits).expect("a rewritten frame reads back");
+        // (Not assert_eq!: a frame's Debug is every coefficient.)
+        assert!(again == frame, "the rewrite changed the frame");
+
+        // A ±6 checkerboard with the gain of a strong mark, beyond what any mark adds.
+        let residual: Vec<f32> = (0..width * height)
+            .map(|i| {
+                if (i % width + i / width) % 2 == 0 {
+                    6.0
+                } else {
+                    -6.0
+                }
+            })
+            .collect();
+        let marked = frame.write_with_luma(&residual, 1.5);
+        let image =
+            crate::pixels::decode(Format::Jpeg, &marked, &limits).expect("a marked frame decodes");
+        assert_eq!(
+            (image.width() as usize, image.height() as usize),
+            (width, height)
+        );
+    }
 }

@@ -25,7 +25,7 @@ pub(super) const AC_LIMIT: i32 = 1023;
 pub(super) const DC_RANGE: (i32, i32) = (-1024, 1023);
 
 /// One component of the frame and its blocks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
     pub(super) id: u8,
     pub(super) h: usize,

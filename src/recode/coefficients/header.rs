@@ -76,13 +76,26 @@ impl<'a> Header<'a> {
                         .ok_or(Corrupt("the frame header is cut off"))?;
                     let components = specs
                         .chunks_exact(3)
-                        .map(|c| Spec {
-                            id: c[0],
-                            h: usize::from(c[1] >> 4),
-                            v: usize::from(c[1] & 15),
-                            quant: usize::from(c[2] & 3),
+                        .map(|c| {
+                            // Decoders refuse what T.81 does not allow (a table number
+                            // beyond 3, a sampling factor outside 1–4) rather than read it
+                            // some other way; so does this path, even where it would not use
+                            // the value (a one-component frame's sampling factors).
+                            let (h, v) = (c[1] >> 4, c[1] & 15);
+                            if c[2] > 3 {
+                                Err(Corrupt("a component names a quantisation table beyond 3"))
+                            } else if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+                                Err(Corrupt("a sampling factor outside 1-4"))
+                            } else {
+                                Ok(Spec {
+                                    id: c[0],
+                                    h: usize::from(h),
+                                    v: usize::from(v),
+                                    quant: usize::from(c[2]),
+                                })
+                            }
                         })
-                        .collect();
+                        .collect::<Result<_, _>>()?;
                     frame = Some((width, height, components));
                     kept.push(whole);
                 }
