@@ -90,8 +90,14 @@ dispatch_avx2! {
             ) {
                 *m = f32::from(v) + ((f + d) * s).round_ties_even() - (d * s).round_ties_even();
             }
-            for (((value, &m), &l), &h) in block.iter_mut().zip(&moved).zip(&low).zip(&high) {
-                *value = m.clamp(l, h) as i16;
+            // Clamped and converted by whole arrays, through i32 (float-to-i16 casts and zips of
+            // four arrays were left scalar by the compiler); the values are whole numbers.
+            let mut clamped = [0i32; 64];
+            for k in 0..64 {
+                clamped[k] = moved[k].max(low[k]).min(high[k]) as i32;
+            }
+            for k in 0..64 {
+                block[k] = clamped[k] as i16;
             }
         }
         blocks
@@ -126,16 +132,20 @@ impl Basis {
         }
     }
 
-    /// `out[y][·] = Σᵢ m[y][i] · rows[i][·]`: a product of 8×8 matrices, row by row.
+    /// `out[y][·] = Σᵢ m[y][i] · rows[i][·]`: a product of 8×8 matrices, row by row, each
+    /// output row summed in a local (one 8-lane register) and stored once.
     #[inline(always)]
     fn product(m: &[[f32; 8]; 8], rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+        // (Not `m.map(..)`: array::map is not inlined into the AVX2 copies of the callers.)
         let mut out = [[0.0f32; 8]; 8];
         for (o, weights) in out.iter_mut().zip(m) {
+            let mut sum = [0.0f32; 8];
             for (&w, row) in weights.iter().zip(rows) {
-                for (a, &r) in o.iter_mut().zip(row) {
+                for (a, &r) in sum.iter_mut().zip(row) {
                     *a += w * r;
                 }
             }
+            *o = sum;
         }
         out
     }
