@@ -420,4 +420,21 @@ mod tests {
             }
         }
     }
+
+    /// Inputs the `coefficients` fuzz target failed on (`tests/fixtures/fuzz-coefficients`), each
+    /// through the target's checks again.
+    #[test]
+    fn what_the_fuzzer_found_stays_fixed() {
+        let folder = format!(
+            "{}/tests/fixtures/fuzz-coefficients",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&folder).expect(&folder) {
+            let path = entry.unwrap().path();
+            crate::fuzzing::jpeg_coefficients(&std::fs::read(&path).unwrap());
+            seen += 1;
+        }
+        assert!(seen > 0, "no files in {folder}");
+    }
 }

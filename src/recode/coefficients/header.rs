@@ -86,6 +86,10 @@ impl<'a> Header<'a> {
                                 Err(Corrupt("a component names a quantisation table beyond 3"))
                             } else if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
                                 Err(Corrupt("a sampling factor outside 1-4"))
+                            } else if h == 3 || v == 3 {
+                                // T.81 allows it; zune-jpeg, which reads the stamped file
+                                // back (and every file `check` sees), does not.
+                                Err(Unsupported("a sampling factor of 3"))
                             } else {
                                 Ok(Spec {
                                     id: c[0],
