@@ -60,6 +60,11 @@ def cjpeg(image, *args):
     return subprocess.run(["cjpeg", *args], input=ppm, capture_output=True, check=True).stdout
 
 
+def multi_picture(rgb):
+    preview = rgb.resize((W // 2, H // 2), Image.LANCZOS)
+    return pillow(rgb, "MPO", quality=92, save_all=True, append_images=[preview])
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "tests", "fixtures", "inputs")
@@ -86,6 +91,9 @@ def main():
     save(out, "cjpeg-420-restart.jpg", cjpeg(rgb, "-quality", "90", "-restart", "1"))
     save(out, "cjpeg-420-progressive.jpg", cjpeg(rgb, "-quality", "90", "-progressive"))
     save(out, "cjpeg-422.jpg", cjpeg(rgb, "-quality", "95", "-sample", "2x1"))
+    # A camera's Multi-Picture file (CIPA DC-007): the primary image, an APP2 "MPF" index, and
+    # a second JPEG (a preview) after the primary image's end of image.
+    save(out, "pillow-mpo-preview.jpg", multi_picture(rgb))
 
     # PNG, WebP, TIFF by Pillow.
     save(out, "pillow-rgb.png", pillow(rgb, "PNG"))

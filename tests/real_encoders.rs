@@ -12,8 +12,8 @@ use std::process::Command;
 use common::*;
 use image::DynamicImage;
 use synthmark::{
-    decode_image, CheckOptions, Checker, Finding, Format, Layer, Limits, StampOptions, Stamper,
-    Verdict,
+    decode_image, CheckOptions, Checker, Finding, Format, Layer, Limits, Quality, Reencoding,
+    StampOptions, Stamper, Verdict,
 };
 
 /// The least chroma PSNR a stamped colour JPEG may have against its input.
@@ -153,6 +153,60 @@ fn every_input_made_by_real_encoders_carries_its_declared_watermark() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A camera's Multi-Picture file (here Pillow's MPO: the primary image, an APP2 `MPF` index and a
+/// preview JPEG after the primary's end of image) is stamped as its primary image, on the
+/// coefficient path and on the pixel path (`--quality`): the preview, an unmarked copy of the
+/// picture, is not kept, and neither is the index that would point past the end of the file.
+#[test]
+fn a_multi_picture_file_is_stamped_without_the_index_of_what_it_leaves_out() {
+    let name = "pillow-mpo-preview.jpg";
+    let input = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/inputs")
+            .join(name),
+    )
+    .unwrap();
+    let has_index = |bytes: &[u8]| {
+        bytes
+            .windows(8)
+            .any(|w| w[..2] == [0xFF, 0xE2] && &w[4..] == b"MPF\0")
+    };
+    assert!(has_index(&input), "the fixture has no MPF index");
+    // The preview: the second JPEG in the file (the primary has no thumbnail); 256 bytes from
+    // the middle of its data stand for it.
+    let preview = 1 + input[1..]
+        .windows(3)
+        .position(|w| w == [0xFF, 0xD8, 0xFF])
+        .expect("a second image");
+    let middle = preview + (input.len() - preview) / 2;
+    let preview_bytes = &input[middle..middle + 256];
+    for quality in [None, Some(Quality::new(90).unwrap())] {
+        let stamper = Stamper::new(
+            &dev_identity().signing_identity().unwrap(),
+            StampOptions {
+                reencoding: Reencoding { quality },
+                ..StampOptions::default()
+            },
+        )
+        .unwrap();
+        let stamped = stamper.stamp_bytes(&input, name).unwrap();
+        assert!(
+            stamped.watermark.is_some(),
+            "{quality:?}: {:?}",
+            stamped.warnings
+        );
+        assert!(
+            !has_index(&stamped.bytes),
+            "{quality:?}: the MPF index was kept"
+        );
+        assert!(stamped.bytes.ends_with(&[0xFF, 0xD9]), "{quality:?}");
+        assert!(
+            !stamped.bytes.windows(256).any(|w| w == preview_bytes),
+            "{quality:?}: the preview was kept"
+        );
+    }
 }
 
 /// The decoder reads every encoder's layout (interleaved or one scan per component, restart

@@ -10,6 +10,17 @@ pub const EOI: u8 = 0xD9;
 /// The most payload one segment holds (its length field counts itself).
 pub const MAX_PAYLOAD: usize = 65_533;
 
+/// Whether a metadata segment describes something that a rewrite of the image (new pixels or
+/// new coefficients, then a new C2PA manifest) does not carry over, so the rewrite leaves it out:
+/// - the old C2PA store (APP11), which the new manifest replaces;
+/// - the Multi-Picture Format index (APP2 `MPF\0`, CIPA DC-007), which points at the secondary
+///   images cameras store after the primary image's end of image (large previews, the other view
+///   of a stereo pair). A rewrite ends the file at the primary image: those images are unmarked
+///   copies of the picture and are not kept, so their index would point past the end of the file.
+pub fn dropped_on_rewrite(marker: u8, body: &[u8]) -> bool {
+    marker == 0xEB || (marker == 0xE2 && body.starts_with(b"MPF\0"))
+}
+
 /// A whole marker segment: marker, length and `data`; `None` when `data` is more than one
 /// segment holds ([`MAX_PAYLOAD`]).
 pub fn segment(marker: u8, data: &[u8]) -> Option<Vec<u8>> {

@@ -38,8 +38,9 @@ const STANDARD_LUMA: [u16; 64] = [
 
 /// What the encoder needs to know about the original.
 struct Layout<'a> {
-    /// APP0–APP15 and COM segments (marker included) to copy, in order. APP11 (the old C2PA
-    /// store) and APP14 (Adobe colour transform, which describes the old encoding) are left out.
+    /// APP0–APP15 and COM segments (marker included) to copy, in order. APP14 (Adobe colour
+    /// transform, which describes the old encoding) and what [`jpeg::dropped_on_rewrite`]
+    /// names (the old C2PA store, the index of images after the end) are left out.
     metadata: Vec<&'a [u8]>,
     components: u8,
     luma_sampling: (u8, u8),
@@ -82,7 +83,9 @@ fn layout(bytes: &[u8]) -> Result<Layout<'_>, RecodeError> {
         let (marker, body) = (segment.marker, segment.data);
         let segment = &bytes[segment.start..segment.end];
         match marker {
-            0xE0..=0xEF | 0xFE if marker != 0xEB && marker != 0xEE => layout.metadata.push(segment),
+            0xE0..=0xEF | 0xFE if marker != 0xEE && !jpeg::dropped_on_rewrite(marker, body) => {
+                layout.metadata.push(segment)
+            }
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 layout.progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
                 layout.components = body.get(5).copied().unwrap_or(0);

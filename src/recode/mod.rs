@@ -9,7 +9,8 @@
 //! refused with [`RecodeError::Unsupported`] and the caller says so, never silently.
 //!
 //! The old C2PA manifest store is not carried over: the stamper keeps the original file as the
-//! parent ingredient instead.
+//! parent ingredient instead. Nor are a JPEG's secondary images after its end (a camera's
+//! Multi-Picture previews: unmarked copies of the picture), nor the index that points at them.
 //!
 //! A baseline JPEG whose only change is a luma residual (the watermark) is rewritten by
 //! [`coefficients`] instead, without decoding it to pixels.

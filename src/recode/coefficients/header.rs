@@ -168,7 +168,8 @@ impl<'a> Header<'a> {
                     }
                     kept.push(whole);
                 }
-                0xEB => {} // The old C2PA store: the new one replaces it.
+                // The old C2PA store, the index of images after the end (see there).
+                0xE0..=0xEF if jpeg::dropped_on_rewrite(marker, body) => {}
                 0xE0..=0xEF | 0xFE => kept.push(whole),
                 jpeg::SOS => {
                     scan = Some((body, segment.end));
