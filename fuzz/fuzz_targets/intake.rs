@@ -9,7 +9,9 @@ use std::sync::{Arc, LazyLock};
 use axum::body::Body;
 use axum::http::Request;
 use synthmark::server::{app, Service, Settings};
-use synthmark::{CheckOptions, Checker, DevIdentity, KeyAlgorithm, Limits, StampOptions, Stamper};
+use synthmark::{
+    CheckOptions, Checker, DevIdentity, KeyAlgorithm, Limits, StampOptions, Stamper, StamperConfig,
+};
 use tower::ServiceExt as _;
 
 const TOKEN: &str = "fuzz-token";
@@ -32,19 +34,20 @@ static SERVICE: LazyLock<Arc<Service>> = LazyLock::new(|| {
         .expect("a development identity");
     let checker = |pixels: bool| {
         Checker::new(&CheckOptions {
-            watermark: pixels,
+            pixels,
             limits,
             ..CheckOptions::default()
         })
         .expect("a checker")
     };
-    let stamper = Stamper::new(
+    let stamper = Stamper::with_config(
         &identity,
-        StampOptions {
+        StamperConfig {
             limits,
             verify_after_sign: false,
-            ..StampOptions::default()
+            ..StamperConfig::default()
         },
+        StampOptions::default(),
     )
     .expect("a stamper");
     let settings = Settings {

@@ -6,13 +6,13 @@
 
 use std::sync::LazyLock;
 
-use synthmark::{DevIdentity, KeyAlgorithm, Limits, StampOptions, Stamper};
+use synthmark::{DevIdentity, KeyAlgorithm, Limits, StampOptions, Stamper, StamperConfig};
 
 static STAMPER: LazyLock<Stamper> = LazyLock::new(|| {
     let identity = DevIdentity::generate(KeyAlgorithm::Es256, "fuzz")
         .and_then(|dev| dev.signing_identity())
         .expect("a development identity");
-    let options = StampOptions {
+    let config = StamperConfig {
         // Small limits keep each run fast; the limits themselves are what is being tested.
         limits: Limits {
             max_pixels: 4_000_000,
@@ -20,9 +20,9 @@ static STAMPER: LazyLock<Stamper> = LazyLock::new(|| {
             max_text_bytes: 1 << 20,
         },
         verify_after_sign: false,
-        ..StampOptions::default()
+        ..StamperConfig::default()
     };
-    Stamper::new(&identity, options).expect("a stamper")
+    Stamper::with_config(&identity, config, StampOptions::default()).expect("a stamper")
 });
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
