@@ -16,6 +16,32 @@ pub(super) struct Spec {
     pub(super) quant: usize,
 }
 
+impl Spec {
+    /// A component's three bytes in the frame header: id, sampling factors, table number.
+    /// Decoders refuse what T.81 does not allow (a table number beyond 3, a sampling factor
+    /// outside 1–4) rather than read it some other way; so does this path, even where it would
+    /// not use the value (a one-component frame's sampling factors).
+    fn parse(bytes: &[u8]) -> Result<Spec, CoefficientError> {
+        let (h, v) = (bytes[1] >> 4, bytes[1] & 15);
+        if bytes[2] > 3 {
+            Err(Corrupt("a component names a quantisation table beyond 3"))
+        } else if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+            Err(Corrupt("a sampling factor outside 1-4"))
+        } else if h == 3 || v == 3 {
+            // T.81 allows it; zune-jpeg, which reads the stamped file back (and every file
+            // `check` sees), does not.
+            Err(Unsupported("a sampling factor of 3"))
+        } else {
+            Ok(Spec {
+                id: bytes[0],
+                h: usize::from(h),
+                v: usize::from(v),
+                quant: usize::from(bytes[2]),
+            })
+        }
+    }
+}
+
 /// What the segments up to the start of scan say.
 pub(super) struct Header<'a> {
     /// The segments kept as they are, in order (each from its `0xFF` to its end).
@@ -76,29 +102,7 @@ impl<'a> Header<'a> {
                         .ok_or(Corrupt("the frame header is cut off"))?;
                     let components = specs
                         .chunks_exact(3)
-                        .map(|c| {
-                            // Decoders refuse what T.81 does not allow (a table number
-                            // beyond 3, a sampling factor outside 1–4) rather than read it
-                            // some other way; so does this path, even where it would not use
-                            // the value (a one-component frame's sampling factors).
-                            let (h, v) = (c[1] >> 4, c[1] & 15);
-                            if c[2] > 3 {
-                                Err(Corrupt("a component names a quantisation table beyond 3"))
-                            } else if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
-                                Err(Corrupt("a sampling factor outside 1-4"))
-                            } else if h == 3 || v == 3 {
-                                // T.81 allows it; zune-jpeg, which reads the stamped file
-                                // back (and every file `check` sees), does not.
-                                Err(Unsupported("a sampling factor of 3"))
-                            } else {
-                                Ok(Spec {
-                                    id: c[0],
-                                    h: usize::from(h),
-                                    v: usize::from(v),
-                                    quant: usize::from(c[2]),
-                                })
-                            }
-                        })
+                        .map(Spec::parse)
                         .collect::<Result<_, _>>()?;
                     frame = Some((width, height, components));
                     kept.push(whole);
