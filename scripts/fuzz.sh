@@ -29,7 +29,7 @@ for target in "${targets[@]}"; do
   if [ "$target" = coefficients ] && [ -z "$(ls -A "$corpus")" ]; then
     # Tiny JPEGs of every baseline layout (Pillow 4:4:4 / 4:2:2 / 4:2:0 at q50 and q95, with
     # and without optimised Huffman tables, grey; cjpeg with restart markers), 17x13 pixels:
-    # the target runs ~12,000 of them a second against ~70 of the 1-MP fixtures. And what the
+    # the target runs about 6,000 of them a second against ~70 of the 1-MP fixtures. And what the
     # fuzzer found before.
     cp fuzz/seeds/coefficients/*.jpg tests/fixtures/fuzz-coefficients/* "$corpus/"
   fi
