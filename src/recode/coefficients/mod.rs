@@ -16,9 +16,9 @@
 //! The rewrite keeps every segment before the scan (metadata, quantisation tables, the frame
 //! header) except the Huffman tables, the restart interval and what
 //! [`crate::container::jpeg::dropped_on_rewrite`] names (the old C2PA store, a Multi-Picture
-//! index of images after the end, which are not kept); it
-//! writes the typical Huffman tables of Annex K of the standard (as the pixel path's encoder does
-//! for a baseline file) and no restart markers.
+//! index of images after the end, which are not kept); it writes the typical Huffman tables of
+//! Annex K of the standard (as the pixel path's encoder does for a baseline file) and no restart
+//! markers.
 
 mod baseline;
 mod entropy;
