@@ -62,6 +62,28 @@ macro_rules! dispatch_avx2 {
 }
 pub(crate) use dispatch_avx2;
 
+/// `f` of each of the first `len` items, in a vector whose memory is not cleared first. A
+/// plane written by a loop into `vec![0.0; len]` has the allocator clear the memory it reuses
+/// (`calloc`), a whole extra pass over it; `collect` over the same iterator avoids that but
+/// does not vectorise the packed-pixel loops (measured: 2–3× their instructions), while a zip of
+/// the vector's spare capacity with the items vectorises like the loop did.
+#[inline(always)]
+pub(crate) fn map_uncleared<I: Iterator, T>(
+    items: I,
+    len: usize,
+    mut f: impl FnMut(I::Item) -> T,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(len);
+    let mut written = 0;
+    for (slot, item) in out.spare_capacity_mut().iter_mut().zip(items) {
+        slot.write(f(item));
+        written += 1;
+    }
+    // SAFETY: the loop initialised the first `written` slots (at most the capacity).
+    unsafe { out.set_len(written) };
+    out
+}
+
 #[cfg(test)]
 thread_local! {
     static PORTABLE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

@@ -18,38 +18,30 @@ fn luma_of_pixel(p: &[u8]) -> f32 {
 /// [`luma_of_pixel`] of every pixel (`channels` samples each), in loops the compiler vectorises
 /// for RGB and RGBA.
 pub(super) fn luma(pixels: &[u8], channels: usize) -> Vec<f32> {
-    let mut out = vec![0.0; pixels.len() / channels];
     match channels {
-        3 => luma_rgb(pixels, &mut out),
-        4 => luma_rgba(pixels, &mut out),
-        _ => {
-            for (l, p) in out.iter_mut().zip(pixels.chunks_exact(channels)) {
-                *l = luma_of_pixel(p);
-            }
-        }
+        3 => luma_rgb(pixels),
+        4 => luma_rgba(pixels),
+        _ => pixels.chunks_exact(channels).map(luma_of_pixel).collect(),
     }
-    out
 }
 
 /// The loop of [`luma`] for `C` channels.
 #[inline(always)]
-fn luma_loop<const C: usize>(pixels: &[u8], out: &mut [f32]) {
-    for (l, p) in out.iter_mut().zip(pixels.chunks_exact(C)) {
-        *l = luma_of_pixel(p);
-    }
+fn luma_loop<const C: usize>(pixels: &[u8]) -> Vec<f32> {
+    crate::cpu::map_uncleared(pixels.chunks_exact(C), pixels.len() / C, luma_of_pixel)
 }
 
 crate::cpu::dispatch_avx2! {
     /// [`luma_loop`] for RGB.
-    fn luma_rgb(pixels: &[u8], out: &mut [f32]) {
-        luma_loop::<3>(pixels, out)
+    fn luma_rgb(pixels: &[u8]) -> Vec<f32> {
+        luma_loop::<3>(pixels)
     }
 }
 
 crate::cpu::dispatch_avx2! {
     /// [`luma_loop`] for RGBA.
-    fn luma_rgba(pixels: &[u8], out: &mut [f32]) {
-        luma_loop::<4>(pixels, out)
+    fn luma_rgba(pixels: &[u8]) -> Vec<f32> {
+        luma_loop::<4>(pixels)
     }
 }
 

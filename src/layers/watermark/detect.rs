@@ -195,8 +195,7 @@ dispatch_avx2! {
     /// The high-passed samples weighted by their local activity, for [`listening_plane`].
     fn listening_weighted(high: &[f32], activity: &[f32]) -> Vec<f32> {
         let floor2 = NORMALISE_FLOOR * NORMALISE_FLOOR;
-        let mut out = vec![0.0f32; high.len()];
-        for ((o, &v), &a) in out.iter_mut().zip(high).zip(activity) {
+        crate::cpu::map_uncleared(high.iter().zip(activity), high.len(), |(&v, &a)| {
             // The mark's expected amplitude over a power of the host's local activity (the
             // noise the mark fights): between a plain local normalisation (power 1) and the
             // matched filter (power 2), which over-trusts smooth areas once JPEG has quantised
@@ -205,9 +204,8 @@ dispatch_avx2! {
             let root = energy.sqrt();
             // energy^(WEIGHT_POWER / 2) = energy^0.75, without powf.
             let weight = visibility::texture(a) / (root * root.sqrt());
-            *o = (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP);
-        }
-        out
+            (v * weight).clamp(-NORMALISE_CLIP, NORMALISE_CLIP)
+        })
     }
 }
 

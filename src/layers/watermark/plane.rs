@@ -118,30 +118,33 @@ dispatch_avx2! {
     /// [`Plane::box_mean`].
     fn box_mean(plane: &Plane, radius: usize) -> Plane {
         let (w, h) = (plane.width, plane.height);
-        let mut out = Plane::new(w, h);
         if w == 0 || h == 0 {
-            return out;
+            return Plane::new(w, h);
         }
         let r = radius as isize;
         let window = (2 * radius + 1) as f32;
         // Horizontal sums of every row: inside, the 2r + 1 shifted copies of the row added as
         // whole slices (vectorised; a running sum would be one dependent add per sample); at
         // the ends, where the window reaches past the row and takes the clamped edge sample, one
-        // sample at a time.
-        let mut rows = vec![0.0f32; w * h];
-        for (line, sums) in plane.data.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        // sample at a time. Both planes are built by appending rather than written into zeroed
+        // memory, which the allocator clears first: a whole extra pass over each.
+        let mut rows = Vec::with_capacity(w * h);
+        for line in plane.data.chunks_exact(w) {
             let at = |i: isize| line[i.clamp(0, w as isize - 1) as usize];
-            for i in (0..radius.min(w)).chain(w.saturating_sub(radius)..w) {
-                sums[i] = (-r..=r).map(|k| at(i as isize + k)).sum();
-            }
+            let edge = |i: usize| -> f32 { (-r..=r).map(|k| at(i as isize + k)).sum() };
             if w > 2 * radius {
-                let inner = &mut sums[radius..w - radius];
-                inner.copy_from_slice(&line[..w - 2 * radius]);
+                rows.extend((0..radius).map(edge));
+                let start = rows.len();
+                rows.extend_from_slice(&line[..w - 2 * radius]);
+                let inner = &mut rows[start..];
                 for k in 1..=2 * radius {
                     for (s, &v) in inner.iter_mut().zip(&line[k..]) {
                         *s += v;
                     }
                 }
+                rows.extend((w - radius..w).map(edge));
+            } else {
+                rows.extend((0..w).map(edge));
             }
         }
         // Vertical running sum of those rows.
@@ -155,16 +158,19 @@ dispatch_avx2! {
             }
         }
         let scale = 1.0 / f64::from(window * window);
-        for (y, target) in out.data.chunks_exact_mut(w).enumerate() {
-            for (t, s) in target.iter_mut().zip(&sum) {
-                *t = (s * scale) as f32;
-            }
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            data.extend(sum.iter().map(|s| (s * scale) as f32));
             let (enter, leave) = (row(y as isize + r + 1), row(y as isize - r));
             for ((s, &e), &l) in sum.iter_mut().zip(enter).zip(leave) {
                 *s += f64::from(e) - f64::from(l);
             }
         }
-        out
+        Plane {
+            width: w,
+            height: h,
+            data,
+        }
     }
 }
 
@@ -185,11 +191,9 @@ dispatch_avx2! {
 /// BT.601 luma of packed pixels with `C` channels (alpha, if any, ignored), times `scale`.
 #[inline(always)]
 fn rgb_luma<T: Copy + Into<f32>, const C: usize>(raw: &[T], scale: f32) -> Vec<f32> {
-    let mut out = vec![0.0f32; raw.len() / C];
-    for (o, p) in out.iter_mut().zip(raw.chunks_exact(C)) {
-        *o = scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into());
-    }
-    out
+    crate::cpu::map_uncleared(raw.chunks_exact(C), raw.len() / C, |p| {
+        scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into())
+    })
 }
 
 #[cfg(test)]

@@ -6,23 +6,39 @@ use crate::cpu::dispatch_avx2;
 
 dispatch_avx2! {
     /// [`Frame::luma`]: each block dequantised and inverse transformed, level-shifted, clamped.
+    /// Written a band of eight rows at a time into memory that is not cleared first (clearing
+    /// the plane was a whole extra pass over it); a block the component lacks reads as 0.
     pub(super) fn luma_plane(luma: &Component, width: usize, height: usize) -> Vec<f32> {
         let basis = Basis::new();
         let quant = luma.quant.map(f32::from);
-        let mut plane = vec![0.0f32; width * height];
-        for (b, block) in luma.blocks.iter().enumerate() {
-            let (x0, y0) = (b % luma.blocks_w * 8, b / luma.blocks_w * 8);
-            if x0 >= width || y0 >= height {
-                continue;
-            }
-            let samples = basis.dequantised_inverse(block, &quant);
-            let (rows, columns) = ((height - y0).min(8), (width - x0).min(8));
-            for (row, line) in samples.iter().take(rows).enumerate() {
-                let out = &mut plane[(y0 + row) * width + x0..][..columns];
-                for (o, &v) in out.iter_mut().zip(line) {
-                    *o = (v + 128.0).clamp(0.0, 255.0);
+        let mut plane: Vec<f32> = Vec::with_capacity(width * height);
+        for y0 in (0..height).step_by(8) {
+            let rows = (height - y0).min(8);
+            let band = &mut plane.spare_capacity_mut()[..rows * width];
+            for x0 in (0..width).step_by(8) {
+                let columns = (width - x0).min(8);
+                let samples = luma
+                    .blocks
+                    .get(y0 / 8 * luma.blocks_w + x0 / 8)
+                    .filter(|_| x0 / 8 < luma.blocks_w)
+                    .map(|block| basis.dequantised_inverse(block, &quant));
+                for row in 0..rows {
+                    let out = &mut band[row * width + x0..][..columns];
+                    match &samples {
+                        Some(samples) => {
+                            for (o, &v) in out.iter_mut().zip(&samples[row]) {
+                                o.write((v + 128.0).clamp(0.0, 255.0));
+                            }
+                        }
+                        None => out.iter_mut().for_each(|o| {
+                            o.write(0.0);
+                        }),
+                    }
                 }
             }
+            // SAFETY: the blocks at x0 = 0, 8, … each wrote columns x0 .. x0 + min(8, width −
+            // x0) of every one of the band's `rows` rows: all rows × width samples.
+            unsafe { plane.set_len(plane.len() + rows * width) };
         }
         plane
     }
