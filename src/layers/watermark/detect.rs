@@ -1,7 +1,7 @@
 //! Detection: find the tile lattice (zoom, rotation, aspect), fold the image onto one tile, find
 //! the pilot's offset and orientation, then decode the payload.
 //!
-//! 1. Luma at the canonical scale, high-passed (the image itself is the noise we fight) and
+//! 1. Luma on the grid (the canonical scale), high-passed (the image itself is the noise we fight) and
 //!    divided by its local RMS, so busy texture does not drown the mark in quiet areas.
 //! 2. Lattice hypotheses (see [`super::lattice`]): the untouched grid; a scan of square lattices
 //!    (zoom and rotation) over the whitened autocorrelation, scored on the harmonics of the tile;
@@ -14,14 +14,19 @@
 //!    first, coarsest round shows no mark); at most [`MAX_DECODES`] in all. The first whose
 //!    payload passes the version and check bits is the detection.
 //!
+//! 5. An image smaller than the canonical grid that holds no mark on it is searched again, steps
+//!    1–4, on the coarse grid small images are marked on (see [`super::grid`]).
+//!
 //! False positives: a hypothesis decoded from an unmarked image passes by chance with
-//! p = 2⁻²⁴ (see `payload`); at most [`MAX_DECODES`] are decoded per image, so the chance that an
-//! unmarked image is reported marked is at most 8 · 2⁻²⁴ ≈ 4.8·10⁻⁷.
+//! p = 2⁻²⁴ (see `payload`); at most [`MAX_DECODES`] are decoded per search, and an image is
+//! searched at most twice (once when its short side is at least 512 px), so the chance that an
+//! unmarked image is reported marked is at most 16 · 2⁻²⁴ ≈ 9.5·10⁻⁷ (8 · 2⁻²⁴ ≈ 4.8·10⁻⁷ for
+//! images of 512 px and more).
 
 use std::sync::OnceLock;
 
 use super::fold::fold;
-use super::grid::{canonical_size, MIN_DETECT_SIDE};
+use super::grid::{grid_size, CANONICAL, COARSE, MIN_DETECT_SIDE};
 use super::lattice::{self, Lattice};
 use super::pattern::{collapse, Pattern, TILE};
 use super::payload::{decode, unpack, AssetId, CODED_BITS};
@@ -30,7 +35,8 @@ use super::plane::Plane;
 use super::visibility;
 use crate::cpu::dispatch_avx2;
 
-/// At most this many hypotheses are decoded per image (the false-positive bound depends on it).
+/// At most this many hypotheses are decoded per search of a grid (the false-positive bound
+/// depends on it).
 pub const MAX_DECODES: usize = 8;
 /// Hypotheses decoded as found, before polishing.
 const AS_FOUND: usize = 4;
@@ -66,7 +72,7 @@ pub struct Detection {
     pub asset_id: AssetId,
     /// The pilot correlation's z-score (unmarked images stay below about 5.5).
     pub confidence: f32,
-    /// Tile size seen at the canonical scale relative to the embedded one.
+    /// Tile size seen on the grid it was found on relative to the embedded one.
     pub zoom: f32,
     /// Rotation of the tile grid, degrees (modulo the square's symmetries).
     pub rotation: f32,
@@ -97,15 +103,31 @@ pub fn detect(image: &image::DynamicImage) -> Option<Detection> {
     analyse(image).detection
 }
 
-/// Looks for a synthmark watermark and reports how the search went.
+/// Looks for a synthmark watermark and reports how the search went: on the canonical grid, then,
+/// for an image smaller than it that holds no mark there, on the coarse grid small images are
+/// marked on (see [`super::grid`]).
 pub fn analyse(image: &image::DynamicImage) -> Analysis {
+    let canonical = analyse_on(image, CANONICAL);
+    if canonical.detection.is_some() || image.width().min(image.height()) as usize >= CANONICAL {
+        return canonical;
+    }
+    let coarse = analyse_on(image, COARSE);
+    if coarse.detection.is_some() || coarse.strongest_z > canonical.strongest_z {
+        coarse
+    } else {
+        canonical
+    }
+}
+
+/// [`analyse`] on the grid of short side `grid`.
+fn analyse_on(image: &image::DynamicImage, grid: usize) -> Analysis {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let none = Analysis {
         detection: None,
         strongest_word: None,
         strongest_z: 0.0,
     };
-    let Some((cw, ch)) = canonical_size(width, height, MIN_DETECT_SIDE) else {
+    let Some((cw, ch)) = grid_size(width, height, grid, MIN_DETECT_SIDE) else {
         return none;
     };
     let high = listening_plane(&Plane::luma(image).resized(cw, ch));
@@ -368,6 +390,45 @@ mod tests {
             let v = 120.0 + 50.0 * ((i as f32 / 23.0).sin() * (j as f32 / 31.0).cos()) + noise;
             Rgb([v as u8, (v * 0.8 + 20.0) as u8, (255.0 - v) as u8])
         })
+    }
+
+    #[test]
+    fn small_images_are_marked_coarse_and_read_on_both_grids() {
+        use crate::layers::watermark::embed::luma_residual_on;
+        use crate::layers::watermark::DEFAULT_STRENGTH;
+        let id = AssetId::new(0x0f_1e2d_3c4b).unwrap();
+        let clean = picture(400, 300);
+        // Marked on the coarse grid: read as stamped, and after a ½ downscale.
+        let mut coarse = DynamicImage::ImageRgb8(clean.clone());
+        embed(&mut coarse, id, DEFAULT_STRENGTH).unwrap();
+        assert_eq!(detect(&coarse).map(|d| d.asset_id), Some(id));
+        // On the coarse grid it is the untouched lattice (the canonical grid's lattice search
+        // can find it too, as a zoom of 512/384).
+        let read = analyse_on(&coarse, COARSE)
+            .detection
+            .expect("read on the coarse grid");
+        assert_eq!(read.asset_id, id);
+        assert!((read.zoom - 1.0).abs() < 1e-3, "{read:?}");
+        let half = coarse.resize_exact(200, 150, image::imageops::FilterType::Triangle);
+        assert_eq!(detect(&half).map(|d| d.asset_id), Some(id));
+        // Marked on the canonical grid, as builds before the coarse grid marked every image:
+        // still read, on the first search.
+        let luma = Plane::luma(&DynamicImage::ImageRgb8(clean.clone()));
+        let (residual, gain) =
+            luma_residual_on(CANONICAL, luma.data, 400, 300, id, DEFAULT_STRENGTH).unwrap();
+        let mut fine = clean.clone();
+        for (pixel, r) in fine.pixels_mut().zip(&residual) {
+            for channel in &mut pixel.0 {
+                *channel = (f32::from(*channel) + gain * r).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        let fine = DynamicImage::ImageRgb8(fine);
+        assert_eq!(
+            analyse_on(&fine, CANONICAL).detection.map(|d| d.asset_id),
+            Some(id)
+        );
+        assert_eq!(detect(&fine).map(|d| d.asset_id), Some(id));
+        assert_eq!(detect(&DynamicImage::ImageRgb8(clean)), None);
     }
 
     #[test]

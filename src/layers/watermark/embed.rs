@@ -4,7 +4,7 @@
 
 use image::DynamicImage;
 
-use super::grid::{canonical_size, MIN_SIDE};
+use super::grid::{embedding_grid, grid_size, MIN_SIDE};
 use super::pattern::{expand, Pattern, TILE};
 use super::payload::{encode, pack, AssetId};
 use super::plane::Plane;
@@ -52,7 +52,21 @@ pub fn luma_residual(
     id: AssetId,
     strength: f32,
 ) -> Result<(Vec<f32>, f32), WatermarkError> {
-    let (cw, ch) = canonical_size(width, height, MIN_SIDE)
+    let grid = embedding_grid(width, height);
+    luma_residual_on(grid, luma, width, height, id, strength)
+}
+
+/// [`luma_residual`] on the grid of short side `grid` (the tests mark small images on the
+/// canonical grid, as builds before the coarse grid did).
+pub(super) fn luma_residual_on(
+    grid: usize,
+    luma: Vec<f32>,
+    width: usize,
+    height: usize,
+    id: AssetId,
+    strength: f32,
+) -> Result<(Vec<f32>, f32), WatermarkError> {
+    let (cw, ch) = grid_size(width, height, grid, MIN_SIDE)
         .ok_or(WatermarkError::TooSmall { width, height })?;
     let luma = Plane {
         width,
