@@ -62,18 +62,17 @@ macro_rules! dispatch_avx2 {
 }
 pub(crate) use dispatch_avx2;
 
-/// `f` of each of the first `len` items, in a vector whose memory is not cleared first. A
-/// plane written by a loop into `vec![0.0; len]` has the allocator clear the memory it reuses
+/// `f` of each item, in a vector whose memory is not cleared first. A
+/// plane written by a loop into `vec![0.0; n]` has the allocator clear the memory it reuses
 /// (`calloc`), a whole extra pass over it; `collect` over the same iterator avoids that but
 /// does not vectorise the packed-pixel loops (measured: 2–3× their instructions), while a zip of
 /// the vector's spare capacity with the items vectorises like the loop did.
 #[inline(always)]
-pub(crate) fn map_uncleared<I: Iterator, T>(
+pub(crate) fn map_uncleared<I: ExactSizeIterator, T>(
     items: I,
-    len: usize,
     mut f: impl FnMut(I::Item) -> T,
 ) -> Vec<T> {
-    let mut out = Vec::with_capacity(len);
+    let mut out = Vec::with_capacity(items.len());
     let mut written = 0;
     for (slot, item) in out.spare_capacity_mut().iter_mut().zip(items) {
         slot.write(f(item));

@@ -28,7 +28,7 @@ pub(super) fn luma(pixels: &[u8], channels: usize) -> Vec<f32> {
 /// The loop of [`luma`] for `C` channels.
 #[inline(always)]
 fn luma_loop<const C: usize>(pixels: &[u8]) -> Vec<f32> {
-    crate::cpu::map_uncleared(pixels.chunks_exact(C), pixels.len() / C, luma_of_pixel)
+    crate::cpu::map_uncleared(pixels.chunks_exact(C), luma_of_pixel)
 }
 
 crate::cpu::dispatch_avx2! {

@@ -1,8 +1,9 @@
 //! Detection: find the tile lattice (zoom, rotation, aspect), fold the image onto one tile, find
 //! the pilot's offset and orientation, then decode the payload.
 //!
-//! 1. Luma on the grid (the canonical scale), high-passed (the image itself is the noise we fight) and
-//!    divided by its local RMS, so busy texture does not drown the mark in quiet areas.
+//! 1. Luma on the grid (the canonical scale), high-passed (the image itself is the noise we
+//!    fight) and divided by its local RMS, so busy texture does not drown the mark in quiet
+//!    areas.
 //! 2. Lattice hypotheses (see [`super::lattice`]): the untouched grid; a scan of square lattices
 //!    (zoom and rotation) over the whitened autocorrelation, scored on the harmonics of the tile;
 //!    and the strongest peak pairs of the same autocorrelation (they also give aspect changes).
@@ -107,11 +108,12 @@ pub fn detect(image: &image::DynamicImage) -> Option<Detection> {
 /// for an image smaller than it that holds no mark there, on the coarse grid small images are
 /// marked on (see [`super::grid`]).
 pub fn analyse(image: &image::DynamicImage) -> Analysis {
-    let canonical = analyse_on(image, CANONICAL);
-    if canonical.detection.is_some() || image.width().min(image.height()) as usize >= CANONICAL {
+    let luma = Plane::luma(image);
+    let canonical = analyse_on(&luma, CANONICAL);
+    if canonical.detection.is_some() || luma.width.min(luma.height) >= CANONICAL {
         return canonical;
     }
-    let coarse = analyse_on(image, COARSE);
+    let coarse = analyse_on(&luma, COARSE);
     if coarse.detection.is_some() || coarse.strongest_z > canonical.strongest_z {
         coarse
     } else {
@@ -119,9 +121,9 @@ pub fn analyse(image: &image::DynamicImage) -> Analysis {
     }
 }
 
-/// [`analyse`] on the grid of short side `grid`.
-fn analyse_on(image: &image::DynamicImage, grid: usize) -> Analysis {
-    let (width, height) = (image.width() as usize, image.height() as usize);
+/// [`analyse`] of an image's luma on the grid of short side `grid`.
+fn analyse_on(luma: &Plane, grid: usize) -> Analysis {
+    let (width, height) = (luma.width, luma.height);
     let none = Analysis {
         detection: None,
         strongest_word: None,
@@ -130,7 +132,7 @@ fn analyse_on(image: &image::DynamicImage, grid: usize) -> Analysis {
     let Some((cw, ch)) = grid_size(width, height, grid, MIN_DETECT_SIDE) else {
         return none;
     };
-    let high = listening_plane(&Plane::luma(image).resized(cw, ch));
+    let high = listening_plane(&luma.resized(cw, ch));
     let pattern = Pattern::new();
     // The pilot is the same for every image: its oriented spectra are computed once.
     static PILOT: OnceLock<PilotSearch> = OnceLock::new();
@@ -217,7 +219,7 @@ dispatch_avx2! {
     /// The high-passed samples weighted by their local activity, for [`listening_plane`].
     fn listening_weighted(high: &[f32], activity: &[f32]) -> Vec<f32> {
         let floor2 = NORMALISE_FLOOR * NORMALISE_FLOOR;
-        crate::cpu::map_uncleared(high.iter().zip(activity), high.len(), |(&v, &a)| {
+        crate::cpu::map_uncleared(high.iter().zip(activity), |(&v, &a)| {
             // The mark's expected amplitude over a power of the host's local activity (the
             // noise the mark fights): between a plain local normalisation (power 1) and the
             // matched filter (power 2), which over-trusts smooth areas once JPEG has quantised
@@ -404,7 +406,7 @@ mod tests {
         assert_eq!(detect(&coarse).map(|d| d.asset_id), Some(id));
         // On the coarse grid it is the untouched lattice (the canonical grid's lattice search
         // can find it too, as a zoom of 512/384).
-        let read = analyse_on(&coarse, COARSE)
+        let read = analyse_on(&Plane::luma(&coarse), COARSE)
             .detection
             .expect("read on the coarse grid");
         assert_eq!(read.asset_id, id);
@@ -424,7 +426,9 @@ mod tests {
         }
         let fine = DynamicImage::ImageRgb8(fine);
         assert_eq!(
-            analyse_on(&fine, CANONICAL).detection.map(|d| d.asset_id),
+            analyse_on(&Plane::luma(&fine), CANONICAL)
+                .detection
+                .map(|d| d.asset_id),
             Some(id)
         );
         assert_eq!(detect(&fine).map(|d| d.asset_id), Some(id));

@@ -4,8 +4,9 @@
 //!
 //! The design (after the measured prototype in `docs/watermark.md`): the image is viewed at a
 //! canonical scale (short side 512 px; 384 px for images smaller than that, see `grid`) where a
-//! 64×64-pixel tile of 2×2 chips is repeated over the whole picture; each chip carries part of a fixed pilot and one bit of the convolutionally coded
-//! payload, scaled by a texture mask so flat areas get little. Because the mark is defined at the
+//! 64×64-pixel tile of 2×2 chips is repeated over the whole picture; each chip carries part of a
+//! fixed pilot and one bit of the convolutionally coded payload, scaled by a texture mask so
+//! flat areas get little. Because the mark is defined at the
 //! canonical scale, resizing does not move it; the detector finds any remaining zoom, rotation or
 //! aspect change from the autocorrelation of the tile lattice and the translation and mirroring
 //! from the pilot. See [`embed`] and [`detect`] for the two halves.

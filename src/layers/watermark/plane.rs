@@ -191,7 +191,7 @@ dispatch_avx2! {
 /// BT.601 luma of packed pixels with `C` channels (alpha, if any, ignored), times `scale`.
 #[inline(always)]
 fn rgb_luma<T: Copy + Into<f32>, const C: usize>(raw: &[T], scale: f32) -> Vec<f32> {
-    crate::cpu::map_uncleared(raw.chunks_exact(C), raw.len() / C, |p| {
+    crate::cpu::map_uncleared(raw.chunks_exact(C), |p| {
         scale * (0.299 * p[0].into() + 0.587 * p[1].into() + 0.114 * p[2].into())
     })
 }

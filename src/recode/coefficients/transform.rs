@@ -17,22 +17,18 @@ dispatch_avx2! {
             let band = &mut plane.spare_capacity_mut()[..rows * width];
             for x0 in (0..width).step_by(8) {
                 let columns = (width - x0).min(8);
+                // A missing block: samples of −128, which level-shift to 0.
                 let samples = luma
                     .blocks
                     .get(y0 / 8 * luma.blocks_w + x0 / 8)
                     .filter(|_| x0 / 8 < luma.blocks_w)
-                    .map(|block| basis.dequantised_inverse(block, &quant));
-                for row in 0..rows {
+                    .map_or([[-128.0; 8]; 8], |block| {
+                        basis.dequantised_inverse(block, &quant)
+                    });
+                for (row, line) in samples.iter().take(rows).enumerate() {
                     let out = &mut band[row * width + x0..][..columns];
-                    match &samples {
-                        Some(samples) => {
-                            for (o, &v) in out.iter_mut().zip(&samples[row]) {
-                                o.write((v + 128.0).clamp(0.0, 255.0));
-                            }
-                        }
-                        None => out.iter_mut().for_each(|o| {
-                            o.write(0.0);
-                        }),
+                    for (o, &v) in out.iter_mut().zip(line) {
+                        o.write((v + 128.0).clamp(0.0, 255.0));
                     }
                 }
             }
